@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what rr needs to run from source and to run its tests, on a fresh
+# Debian machine that has only Node/npm: bun and deno from the npm registry,
+# php-cli (and, with --test, wrk and rabbitmq-server) from Debian.
+set -euo pipefail
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+need_apt=()
+command -v php >/dev/null 2>&1 || need_apt+=(php-cli)
+if [ "$want_test" = 1 ]; then
+  command -v rabbitmq-server >/dev/null 2>&1 || need_apt+=(rabbitmq-server)
+fi
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} with apt-get" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+need_npm=()
+command -v bun >/dev/null 2>&1 || need_npm+=(bun)
+command -v deno >/dev/null 2>&1 || need_npm+=(deno)
+if [ "${#need_npm[@]}" -gt 0 ]; then
+  echo "setup: installing ${need_npm[*]} with npm" >&2
+  npm install -g --allow-scripts=bun,deno "${need_npm[@]}" >/dev/null 2>&1 || npm install -g "${need_npm[@]}" >/dev/null
+fi
+bun --version >/dev/null
+deno --version >/dev/null
