@@ -1,0 +1,158 @@
+// Runtime-independent helpers shared by the Bun and Deno adapters: /proc
+// parsing, process memory, unix socket files, the target triple, zombie reaping.
+// Only node built-ins here.
+
+import { lstatSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import type { SocketAddress } from "./types.ts";
+
+/** "linux-x64", "darwin-arm64", ...: the naming used for our binaries. */
+export function targetName(): string {
+  const os = process.platform === "darwin" ? "darwin" : process.platform;
+  const arch = process.arch === "x64" ? "x64" : process.arch === "arm64" ? "arm64" : process.arch;
+  return `${os}-${arch}`;
+}
+
+/** The C library to dlopen for waitpid. */
+export function libcPath(): string | null {
+  if (process.platform === "linux") return "libc.so.6";
+  if (process.platform === "darwin") return "/usr/lib/libSystem.B.dylib";
+  return null;
+}
+
+/** After a child exits, how long to wait for its pipes to reach EOF (a grandchild may hold them open). */
+export const DRAIN_GRACE_MS = 1000;
+
+/** waitpid's WNOHANG: 1 on Linux and macOS. */
+export const WNOHANG = 1;
+
+/** Resident set size in bytes; null when the process is gone (or a zombie). */
+export async function processMemory(pid: number): Promise<number | null> {
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  if (process.platform === "linux") {
+    let status: string;
+    try {
+      status = await readFile(`/proc/${pid}/status`, "utf8");
+    } catch {
+      return null;
+    }
+    // VmRSS is in kB; zombies have no VmRSS line.
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : null;
+  }
+  // macOS (and other unixes): ps prints RSS in KiB, nothing for a dead pid.
+  return await new Promise<number | null>((resolve) => {
+    execFile("ps", ["-o", "rss=", "-p", String(pid)], (error, stdout) => {
+      const kib = Number.parseInt(String(stdout).trim(), 10);
+      resolve(error || !Number.isFinite(kib) ? null : kib * 1024);
+    });
+  });
+}
+
+/** Fields of /proc/<pid>/stat we care about, or null when the pid is gone. */
+export function readProcStat(pid: number): { state: string; ppid: number; pgrp: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // "pid (comm) S ppid pgrp ...": comm may contain spaces and parentheses.
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: rest[0], ppid: Number(rest[1]), pgrp: Number(rest[2]) };
+}
+
+/**
+ * Pids of zombie children of `parent` that we did not spawn ourselves. Reaping
+ * with waitpid(-1) would steal the exit status of our own children from the
+ * runtime, so callers reap exactly these pids one by one.
+ */
+export function orphanZombies(parent: number, ours: ReadonlySet<number>): number[] {
+  if (process.platform !== "linux") return [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const zombies: number[] = [];
+  for (const entry of entries) {
+    const code = entry.charCodeAt(0);
+    if (code < 48 || code > 57) continue;
+    const pid = Number(entry);
+    if (ours.has(pid)) continue;
+    const stat = readProcStat(pid);
+    if (stat && stat.state === "Z" && stat.ppid === parent) zombies.push(pid);
+  }
+  return zombies;
+}
+
+/**
+ * Before binding a unix socket: remove a stale socket file left by a previous
+ * run. Anything that is not a socket is left alone (bind then fails clearly).
+ */
+export function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // Not there: nothing to do.
+  }
+}
+
+/** Remove the socket file we created, if it is still a socket. */
+export function removeOwnSocket(path: string): void {
+  removeStaleSocket(path);
+}
+
+export function describeAddress(address: SocketAddress): string {
+  return address.transport === "unix" ? `unix:${address.path}` : `tcp://${address.hostname}:${address.port}`;
+}
+
+/** Turn a runtime error from listen/connect into one that says where and why. */
+export function socketError(action: "listen on" | "connect to", address: SocketAddress, cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const error = new Error(`Cannot ${action} ${describeAddress(address)}: ${reason}`);
+  (error as Error & { cause?: unknown }).cause = cause;
+  return error;
+}
+
+/** Error for a child that could not be started. */
+export function spawnError(cmd: readonly string[], cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const error = new Error(`Cannot start "${cmd.join(" ")}": ${reason}. Check that the command exists, is executable and is on PATH.`);
+  (error as Error & { cause?: unknown }).cause = cause;
+  return error;
+}
+
+/** Signal numbers for exit statuses that report a number. */
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  6: "SIGABRT",
+  9: "SIGKILL",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+};
+
+export function signalName(signal: number | string | null | undefined): string | null {
+  if (signal === null || signal === undefined) return null;
+  if (typeof signal === "string") return signal;
+  if (process.platform === "darwin") {
+    if (signal === 30) return "SIGUSR1";
+    if (signal === 31) return "SIGUSR2";
+  } else {
+    if (signal === 10) return "SIGUSR1";
+    if (signal === 12) return "SIGUSR2";
+  }
+  return SIGNAL_NAMES[signal] ?? `SIG${signal}`;
+}
+
+/** True when a kill() error means "no such process". */
+export function isNoSuchProcess(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const e = error as { code?: string; name?: string; message?: string };
+  return e.code === "ESRCH" || e.name === "NotFound" || /ESRCH|No such process/i.test(e.message ?? "");
+}

@@ -1,0 +1,460 @@
+// The Deno adapter.
+//
+// Processes: node:child_process, not Deno.Command. Deno.Command's `detached`
+// does not give the child its own process group, and rr must signal whole
+// groups (PHP may fork). node:child_process with `detached: true` calls setsid.
+// Measured on this machine (2 cores, 64-byte echo through `cat`, 2000 round
+// trips): node:child_process 15-47 µs, Deno.Command 61-70 µs, Deno.Command via
+// the `setsid` binary 36-62 µs. node:child_process is as fast or faster and
+// portable (macOS has no `setsid` binary); spawning costs ~4 ms vs ~1 ms, which
+// only matters at worker start. See scripts/bench/spawn-pipes.ts.
+
+import { spawn as nodeSpawn } from "node:child_process";
+import type { ChildProcess as NodeChildProcess } from "node:child_process";
+import { basename } from "node:path";
+import {
+  DRAIN_GRACE_MS,
+  isNoSuchProcess,
+  libcPath,
+  orphanZombies,
+  processMemory,
+  removeOwnSocket,
+  removeStaleSocket,
+  signalName,
+  socketError,
+  spawnError,
+  targetName,
+  WNOHANG,
+} from "./common.ts";
+import type {
+  ChildProcess,
+  Conn,
+  ConnHandlers,
+  ExitStatus,
+  HttpServeOptions,
+  HttpServer,
+  ListenHandlers,
+  Listener,
+  Platform,
+  RuntimeInfo,
+  Signal,
+  SocketAddress,
+  SpawnOptions,
+} from "./types.ts";
+
+// ---- processes ----
+
+class DenoChild implements ChildProcess {
+  readonly pid: number;
+  readonly exited: Promise<ExitStatus>;
+  #child: NodeChildProcess;
+  #done = false;
+  #stdinOpen: boolean;
+
+  constructor(child: NodeChildProcess, pid: number, options: SpawnOptions, ours: Set<number>) {
+    this.#child = child;
+    this.pid = pid;
+    this.#stdinOpen = child.stdin !== null;
+    ours.add(pid);
+    const onStdout = options.onStdout;
+    const onStderr = options.onStderr;
+    if (child.stdout) {
+      if (onStdout) child.stdout.on("data", (chunk: Uint8Array) => onStdout(chunk));
+      else child.stdout.resume();
+      child.stdout.on("error", () => {});
+    }
+    if (child.stderr) {
+      if (onStderr) child.stderr.on("data", (chunk: Uint8Array) => onStderr(chunk));
+      else child.stderr.resume();
+      child.stderr.on("error", () => {});
+    }
+    // EPIPE and friends: the child is gone; `exited` tells the caller.
+    child.stdin?.on("error", () => {
+      this.#stdinOpen = false;
+    });
+    this.exited = new Promise<ExitStatus>((resolve) => {
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      const finish = (code: number | null, signal: string | null) => {
+        if (this.#done) return;
+        this.#done = true;
+        this.#stdinOpen = false;
+        if (grace !== undefined) clearTimeout(grace);
+        ours.delete(pid);
+        const name = signalName(signal);
+        resolve({ code: name ? null : code, signal: name });
+      };
+      // "close" comes after the exit and after stdout/stderr ended.
+      child.on("close", (code: number | null, signal: string | null) => finish(code, signal));
+      // A grandchild that inherited our pipes must not keep `exited` pending forever.
+      child.on("exit", (code: number | null, signal: string | null) => {
+        grace = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finish(code, signal);
+        }, DRAIN_GRACE_MS);
+      });
+    });
+  }
+
+  write(data: Uint8Array): void {
+    if (!this.#stdinOpen) return;
+    try {
+      this.#child.stdin!.write(data);
+    } catch {
+      this.#stdinOpen = false;
+    }
+  }
+
+  closeStdin(): void {
+    if (!this.#stdinOpen) return;
+    this.#stdinOpen = false;
+    try {
+      this.#child.stdin!.end();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  kill(signal: Signal = "SIGTERM"): void {
+    if (this.#done) return;
+    try {
+      Deno.kill(this.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  killGroup(signal: Signal = "SIGTERM"): void {
+    try {
+      Deno.kill(-this.pid, signal);
+    } catch {
+      this.kill(signal);
+    }
+  }
+}
+
+// ---- sockets ----
+
+const READ_SIZE = 64 * 1024;
+
+class DenoConn implements Conn {
+  readonly remoteAddress: string;
+  #conn: Deno.Conn;
+  #handlers: ConnHandlers;
+  #queue: Uint8Array[] = [];
+  #writing = false;
+  #closing = false;
+  #closed = false;
+
+  constructor(conn: Deno.Conn, handlers: ConnHandlers) {
+    this.#conn = conn;
+    this.#handlers = handlers;
+    const addr = conn.remoteAddr;
+    this.remoteAddress = addr.transport === "tcp" || addr.transport === "udp" ? addr.hostname : (addr as Deno.UnixAddr).path ?? "";
+    if (conn.localAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+  }
+
+  write(data: Uint8Array): void {
+    if (this.#closed || this.#closing || data.byteLength === 0) return;
+    this.#queue.push(data);
+    if (!this.#writing) void this.#flush();
+  }
+
+  /** Writes one chunk at a time so bytes leave in order; partial writes resume where they stopped. */
+  async #flush(): Promise<void> {
+    this.#writing = true;
+    const queue = this.#queue;
+    try {
+      while (queue.length > 0 && !this.#closed) {
+        let chunk = queue.shift()!;
+        while (chunk.byteLength > 0) {
+          const n = await this.#conn.write(chunk);
+          chunk = chunk.subarray(n);
+        }
+      }
+    } catch (error) {
+      this.#writing = false;
+      this.#fail(error);
+      return;
+    }
+    this.#writing = false;
+    if (this.#closing) this.#shut(undefined);
+  }
+
+  async readLoop(): Promise<void> {
+    let buf = new Uint8Array(READ_SIZE);
+    try {
+      for (;;) {
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        if (n === 0) continue;
+        // Hand out a chunk nobody else writes to: big reads keep the buffer, small ones are copied.
+        if (n > READ_SIZE / 4) {
+          const chunk = buf.subarray(0, n);
+          buf = new Uint8Array(READ_SIZE);
+          this.#handlers.onData(this, chunk);
+        } else {
+          this.#handlers.onData(this, buf.slice(0, n));
+        }
+      }
+    } catch (error) {
+      if (!this.#closed && !this.#closing) {
+        this.#fail(error);
+        return;
+      }
+    }
+    this.#shut(undefined);
+  }
+
+  close(): void {
+    if (this.#closed || this.#closing) return;
+    this.#closing = true;
+    if (!this.#writing) this.#shut(undefined);
+  }
+
+  #fail(error: unknown): void {
+    this.#shut(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  #shut(error: Error | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.length = 0;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer.
+    }
+    this.#handlers.onClose?.(this, error);
+  }
+}
+
+// ---- http ----
+
+function tooLarge(): Response {
+  return new Response("Request Entity Too Large", { status: 413 });
+}
+
+/** Deno.serve has no body size limit: enforce it from Content-Length, or while streaming a chunked body. */
+function limitBody(request: Request, limit: number): Request | Response {
+  const length = request.headers.get("content-length");
+  if (length !== null) return Number(length) > limit ? tooLarge() : request;
+  if (request.body === null) return request;
+  let seen = 0;
+  const counted = request.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > limit) controller.error(new Error(`Request body is larger than ${limit} bytes`));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Request(request, { body: counted, duplex: "half" } as RequestInit);
+}
+
+class DenoHttpServer implements HttpServer {
+  readonly hostname: string;
+  readonly port: number;
+  #server: Deno.HttpServer<Deno.NetAddr>;
+
+  constructor(server: Deno.HttpServer<Deno.NetAddr>) {
+    this.#server = server;
+    this.hostname = server.addr.hostname;
+    this.port = server.addr.port;
+  }
+
+  async stop(force = false): Promise<void> {
+    // Deno only shuts down gracefully; forced means we do not wait for it.
+    const done = this.#server.shutdown().catch(() => {});
+    if (!force) await done;
+  }
+}
+
+// ---- the platform ----
+
+type Waitpid = (pid: number, status: Int32Array, options: number) => number;
+
+export class DenoPlatform implements Platform {
+  readonly runtime: RuntimeInfo;
+  readonly pid = Deno.pid;
+  /** Pids of our live children: reapOrphans() must never reap these. */
+  readonly #children = new Set<number>();
+  #waitpid: Waitpid | null | undefined;
+
+  constructor() {
+    const exe = basename(Deno.execPath());
+    const compiled = !/^deno(\.exe)?$/.test(exe) || Deno.mainModule.includes("deno-compile-");
+    this.runtime = { name: "deno", version: Deno.version.deno, compiled, target: targetName() };
+  }
+
+  spawn(options: SpawnOptions): ChildProcess {
+    const [command, ...args] = options.cmd;
+    let child: NodeChildProcess;
+    try {
+      child = nodeSpawn(command, args, {
+        cwd: options.cwd,
+        env: options.env,
+        uid: options.uid,
+        gid: options.gid,
+        detached: options.newProcessGroup ?? true,
+        stdio: [options.stdin ?? "pipe", options.stdout ?? "pipe", options.stderr ?? "pipe"],
+      });
+    } catch (error) {
+      throw spawnError(options.cmd, error);
+    }
+    if (child.pid === undefined) {
+      // The failure is also emitted as an "error" event; swallow it, we throw instead.
+      child.on("error", () => {});
+      throw spawnError(options.cmd, new Error("executable not found or not runnable"));
+    }
+    return new DenoChild(child, child.pid, options, this.#children);
+  }
+
+  kill(pid: number, signal: Signal = "SIGTERM"): boolean {
+    try {
+      Deno.kill(pid, signal);
+      return true;
+    } catch (error) {
+      if (isNoSuchProcess(error)) return false;
+      throw error;
+    }
+  }
+
+  processMemory(pid: number): Promise<number | null> {
+    return processMemory(pid);
+  }
+
+  reapOrphans(): number {
+    // Only PID 1 inherits orphans; anyone else's zombie children are ours or the runtime's.
+    if (this.pid !== 1) return 0;
+    const waitpid = this.#loadWaitpid();
+    if (!waitpid) return 0;
+    const status = new Int32Array(1);
+    let reaped = 0;
+    for (const pid of orphanZombies(this.pid, this.#children)) {
+      if (waitpid(pid, status, WNOHANG) === pid) reaped++;
+    }
+    return reaped;
+  }
+
+  #loadWaitpid(): Waitpid | null {
+    if (this.#waitpid !== undefined) return this.#waitpid;
+    this.#waitpid = null;
+    const path = libcPath();
+    if (!path || typeof Deno.dlopen !== "function") return null;
+    try {
+      const lib = Deno.dlopen(path, {
+        waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+      } as const);
+      this.#waitpid = (pid, status, options) => lib.symbols.waitpid(pid, status, options);
+    } catch {
+      // No FFI permission or no libc: nothing we can reap.
+    }
+    return this.#waitpid;
+  }
+
+  async listen(address: SocketAddress, handlers: ListenHandlers): Promise<Listener> {
+    let listener: Deno.Listener;
+    try {
+      if (address.transport === "unix") {
+        removeStaleSocket(address.path);
+        listener = Deno.listen({ transport: "unix", path: address.path });
+      } else {
+        listener = Deno.listen({ transport: "tcp", hostname: address.hostname, port: address.port });
+      }
+    } catch (error) {
+      throw socketError("listen on", address, error);
+    }
+    const accepting = (async () => {
+      for (;;) {
+        let raw: Deno.Conn;
+        try {
+          raw = await listener.accept();
+        } catch {
+          return; // The listener was closed.
+        }
+        const conn = new DenoConn(raw, handlers);
+        handlers.onOpen(conn);
+        void conn.readLoop();
+      }
+    })();
+    const bound: SocketAddress = address.transport === "unix"
+      ? { transport: "unix", path: address.path }
+      : { transport: "tcp", hostname: address.hostname, port: (listener.addr as Deno.NetAddr).port };
+    let closed = false;
+    return {
+      address: bound,
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          listener.close();
+        } catch {
+          // Already closed.
+        }
+        await accepting;
+        if (address.transport === "unix") removeOwnSocket(address.path);
+      },
+    };
+  }
+
+  async connect(address: SocketAddress, handlers: ConnHandlers): Promise<Conn> {
+    let raw: Deno.Conn;
+    try {
+      raw = address.transport === "unix"
+        ? await Deno.connect({ transport: "unix", path: address.path })
+        : await Deno.connect({ transport: "tcp", hostname: address.hostname, port: address.port });
+    } catch (error) {
+      throw socketError("connect to", address, error);
+    }
+    const conn = new DenoConn(raw, handlers);
+    void conn.readLoop();
+    return conn;
+  }
+
+  serveHttp(options: HttpServeOptions): Promise<HttpServer> {
+    const handler = options.handler;
+    const limit = options.maxRequestBodySize;
+    const serveOptions = {
+      hostname: options.hostname,
+      port: options.port,
+      onListen() {},
+      // A handler that throws answers 500 without leaking a stack trace to the client.
+      onError() {
+        return new Response("Internal Server Error", { status: 500 });
+      },
+      ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
+    };
+    try {
+      const server = Deno.serve(serveOptions, (request, info) => {
+        const remoteAddress = (info.remoteAddr as Deno.NetAddr).hostname ?? "";
+        if (limit !== undefined) {
+          const limited = limitBody(request, limit);
+          if (limited instanceof Response) return limited;
+          return handler(limited, { remoteAddress });
+        }
+        return handler(request, { remoteAddress });
+      });
+      return Promise.resolve(new DenoHttpServer(server as Deno.HttpServer<Deno.NetAddr>));
+    } catch (error) {
+      return Promise.reject(socketError("listen on", { transport: "tcp", hostname: options.hostname, port: options.port }, error));
+    }
+  }
+
+  onSignal(signal: Signal, handler: () => void): () => void {
+    const listener = () => handler();
+    Deno.addSignalListener(signal, listener);
+    return () => {
+      try {
+        Deno.removeSignalListener(signal, listener);
+      } catch {
+        // Already removed.
+      }
+    };
+  }
+
+  cpuCount(): number {
+    return navigator.hardwareConcurrency || 1;
+  }
+}
