@@ -2,6 +2,7 @@
 import type { Platform } from "../platform/types.ts";
 import type { Logger } from "../logs/types.ts";
 import type { RRConfig } from "../config/schema.ts";
+import type { RpcService } from "./rpc/types.ts";
 
 export interface PluginContext {
   /** The validated config (durations in ms, sizes in bytes, paths resolved against the workdir). */
@@ -11,6 +12,8 @@ export interface PluginContext {
   logger(channel: string): Logger;
   /** Other plugins, by name (only those this one depends on are guaranteed started). */
   plugin<T extends Plugin>(name: string): T | undefined;
+  /** Every plugin instantiated for this config (started or not), in start order (informer, resetter, status, metrics). */
+  plugins?(): Plugin[];
   /** rr's version (package.json). */
   version: string;
 }
@@ -43,4 +46,6 @@ export interface Plugin {
   reset?(): Promise<void>;
   /** Health for the status plugin: true when the plugin can serve. */
   ready?(): boolean;
+  /** Methods served over goridge RPC as "<name>.<Method>" when the rpc plugin runs (e.g. metrics.Add). */
+  rpcService?(): RpcService;
 }
