@@ -1,0 +1,22 @@
+// The `rpc` section (shared/spec/plugins.md §7.2). No section = no RPC server.
+import * as v from "valibot";
+
+export const DEFAULT_RPC_LISTEN = "tcp://127.0.0.1:6001";
+
+export const RpcSchema = v.pipe(
+  v.object({
+    listen: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^(tcp:\/\/.+:\d+|unix:\/\/.+)$/, "Expected tcp://host:port or unix:///path/to/socket"),
+      ),
+    ),
+  }),
+  v.transform((rpc) => ({
+    listen: rpc.listen ?? DEFAULT_RPC_LISTEN,
+    /** Workers get RR_RPC only when listen was set explicitly (goridge spec §2.7). */
+    listenExplicit: rpc.listen !== undefined,
+  })),
+);
+
+export type RpcConfig = v.InferOutput<typeof RpcSchema>;
