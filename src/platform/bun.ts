@@ -66,7 +66,7 @@ interface BunSpawnOptions {
 
 interface BunSocket {
   data: SocketState;
-  readonly remoteAddress: string;
+  readonly remoteAddress: string | undefined;
   write(data: Uint8Array): number;
   end(): void;
   setNoDelay?(noDelay?: boolean): boolean;
@@ -418,7 +418,9 @@ export class BunPlatform implements Platform {
   }
 
   listen(address: SocketAddress, handlers: ListenHandlers): Promise<Listener> {
-    const socket = bunSocketHandler(handlers, (conn) => handlers.onOpen(conn), (s) => s.remoteAddress);
+    // Unix peers are unnamed: report the socket path, as connect() does.
+    const remote = address.transport === "unix" ? () => address.path : (s: BunSocket) => s.remoteAddress ?? "";
+    const socket = bunSocketHandler(handlers, (conn) => handlers.onOpen(conn), remote);
     try {
       if (address.transport === "unix") {
         removeStaleSocket(address.path);

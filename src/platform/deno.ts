@@ -146,11 +146,12 @@ class DenoConn implements Conn {
   #closing = false;
   #closed = false;
 
-  constructor(conn: Deno.Conn, handlers: ConnHandlers) {
+  constructor(conn: Deno.Conn, handlers: ConnHandlers, unixPath?: string) {
     this.#conn = conn;
     this.#handlers = handlers;
     const addr = conn.remoteAddr;
-    this.remoteAddress = addr.transport === "tcp" || addr.transport === "udp" ? addr.hostname : (addr as Deno.UnixAddr).path ?? "";
+    // Unix peers are unnamed: report the socket path on both ends.
+    this.remoteAddress = addr.transport === "tcp" || addr.transport === "udp" ? addr.hostname : unixPath ?? "";
     if (conn.localAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
   }
 
@@ -366,6 +367,7 @@ export class DenoPlatform implements Platform {
     } catch (error) {
       throw socketError("listen on", address, error);
     }
+    const unixPath = address.transport === "unix" ? address.path : undefined;
     const accepting = (async () => {
       for (;;) {
         let raw: Deno.Conn;
@@ -374,7 +376,7 @@ export class DenoPlatform implements Platform {
         } catch {
           return; // The listener was closed.
         }
-        const conn = new DenoConn(raw, handlers);
+        const conn = new DenoConn(raw, handlers, unixPath);
         handlers.onOpen(conn);
         void conn.readLoop();
       }
@@ -408,7 +410,7 @@ export class DenoPlatform implements Platform {
     } catch (error) {
       throw socketError("connect to", address, error);
     }
-    const conn = new DenoConn(raw, handlers);
+    const conn = new DenoConn(raw, handlers, address.transport === "unix" ? address.path : undefined);
     void conn.readLoop();
     return conn;
   }
