@@ -1,0 +1,107 @@
+// Pollers: take the next job from the shared priority queue and run it on the jobs pool
+// (codec RAW; context = JSON, body = payload), then settle it from the worker's reply.
+import { PoolClosedError, SoftJobError } from "../../errors.ts";
+import type { Logger } from "../../logs/types.ts";
+import type { Pool } from "../../pool/types.ts";
+import type { Payload } from "../../worker/types.ts";
+import { applyReply } from "./protocol.ts";
+import type { JobQueue } from "./queue.ts";
+import type { QueuedJob } from "./types.ts";
+
+const CODEC_RAW = 0x04;
+
+export interface ConsumerStats {
+  /** Jobs the worker answered (whatever the verdict). */
+  ok: number;
+  /** Jobs whose exec failed (error frame, crash, timeout). */
+  err: number;
+}
+
+export class Consumer {
+  readonly stats: ConsumerStats = { ok: 0, err: 0 };
+  private running: Promise<void>[] = [];
+  private stopping = false;
+  private readonly inFlight = new Set<QueuedJob>();
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly pool: Pool,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Start `pollers` loops (RoadRunner: num_workers + 2). */
+  start(pollers: number): void {
+    for (let i = 0; i < pollers; i++) this.running.push(this.poll());
+  }
+
+  /** Stop taking jobs; resolves once every poller has finished its current job. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.queue.close();
+    await Promise.all(this.running);
+    this.running = [];
+  }
+
+  /** Jobs currently executing on a worker. */
+  get executing(): number {
+    return this.inFlight.size;
+  }
+
+  private async poll(): Promise<void> {
+    for (;;) {
+      const job = this.queue.take() ?? await this.queue.pop();
+      if (!job) return;
+      if (this.stopping) {
+        await job.redeliver();
+        return;
+      }
+      await this.run(job);
+    }
+  }
+
+  private async run(job: QueuedJob): Promise<void> {
+    if (job.autoAck) await job.ack();
+    const payload: Payload = { context: job.context(), body: job.body(), codec: CODEC_RAW };
+    this.inFlight.add(job);
+    try {
+      const response = await this.pool.exec(payload);
+      if (response.stream) {
+        // Jobs have no streamed replies: drain it away and treat the job as failed, as RoadRunner does.
+        await response.stream.cancel();
+        this.stats.err++;
+        this.logger.error("A jobs worker answered with a streamed response, which jobs do not support; the job is nacked", {
+          id: job.id,
+          pipeline: job.pipeline,
+        });
+        await job.nack();
+        return;
+      }
+      this.stats.ok++;
+      await applyReply(job, response.body, this.logger);
+    } catch (err) {
+      this.stats.err++;
+      await this.failed(job, err);
+    } finally {
+      this.inFlight.delete(job);
+    }
+  }
+
+  /** The worker gave no verdict. An ERROR frame is a nack; anything else (crash, exec_ttl, no worker) redelivers. */
+  private async failed(job: QueuedJob, err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    const fields = { id: job.id, job: job.job, pipeline: job.pipeline, error: message };
+    try {
+      if (err instanceof SoftJobError) {
+        this.logger.error("Job failed: the worker answered with an error; the job is nacked", fields);
+        await job.nack();
+      } else if (err instanceof PoolClosedError) {
+        await job.redeliver();
+      } else {
+        this.logger.warn("Job not finished (the worker crashed, timed out or none was free); it will be delivered again", fields);
+        await job.redeliver();
+      }
+    } catch (settleErr) {
+      this.logger.error("Cannot settle a job after its worker failed", { ...fields, cause: String(settleErr) });
+    }
+  }
+}

@@ -1,0 +1,232 @@
+// The jobs plugin: pipelines backed by queue drivers (memory, amqp), one shared priority
+// queue, pollers executing jobs on the jobs worker pool, and the `jobs` RPC service
+// spoken by spiral/roadrunner-jobs producers (shared/spec/plugins.md §1).
+import { ConfigError, RRError } from "../../errors.ts";
+import type { Logger } from "../../logs/types.ts";
+import type { Pool } from "../../pool/types.ts";
+import type { PoolConfig } from "../../config/sections/pool.ts";
+import type { JobsConfig } from "../../config/sections/jobs.ts";
+import type { Plugin, PluginContext, WorkerInfo } from "../types.ts";
+import type { RpcService } from "../rpc/types.ts";
+import { Consumer } from "./consumer.ts";
+import { Pipeline } from "./pipeline.ts";
+import { JobQueue } from "./queue.ts";
+import { jobsRpcService } from "./rpc.ts";
+import { memoryDriverFactory } from "./drivers/memory.ts";
+import { amqpDriverFactory } from "./drivers/amqp.ts";
+import type { Driver, DriverContext, DriverFactory, JobMessage, PipelineState } from "./types.ts";
+
+/** What jobs needs from the server plugin. */
+interface PoolProvider extends Plugin {
+  newPool(name: string, config: PoolConfig, env: Record<string, string>): Promise<Pool>;
+}
+
+/** A pipeline's state as informer.Jobs and `rr workers` show it (Go field names, no JSON tags). */
+export interface JobsStateJson {
+  Pipeline: string;
+  Driver: string;
+  Queue: string;
+  Active: number;
+  Delayed: number;
+  Reserved: number;
+  Ready: boolean;
+  Priority: number;
+  ErrorMessage: string;
+}
+
+/** Drivers rr ships; more brokers slot in here. */
+const DRIVERS: readonly DriverFactory[] = [memoryDriverFactory, amqpDriverFactory];
+
+export class JobsPlugin implements Plugin {
+  readonly name = "jobs";
+  readonly dependsOn = ["server"] as const;
+
+  private logger!: Logger;
+  private config!: JobsConfig;
+  private driverCtx!: DriverContext;
+  private queue!: JobQueue;
+  private pool: Pool | undefined;
+  private consumer: Consumer | undefined;
+  private readonly drivers = new Map<string, Driver>();
+  private readonly factories = new Map(DRIVERS.map((f) => [f.name, f]));
+
+  async start(ctx: PluginContext): Promise<void> {
+    this.logger = ctx.logger("jobs");
+    const config = (ctx.config as unknown as { jobs?: JobsConfig }).jobs;
+    if (!config) throw new ConfigError("Cannot start jobs: the config has no jobs section");
+    this.config = config;
+    this.queue = new JobQueue(config.pipeline_size);
+    this.driverCtx = { queue: this.queue, logger: this.logger, config: ctx.config, timeoutMs: config.timeout };
+
+    for (const [name, options] of Object.entries(config.pipelines)) {
+      const pipeline = new Pipeline(name, options as Record<string, unknown>);
+      const factory = this.factories.get(pipeline.driver);
+      if (!factory) {
+        this.logger.error(
+          `Pipeline "${name}" uses the unknown driver "${pipeline.driver}" and is skipped; ` +
+            `available drivers: ${[...this.factories.keys()].join(", ")}`,
+        );
+        continue;
+      }
+      this.drivers.set(name, factory.create(pipeline, this.driverCtx));
+    }
+    for (const name of config.consume) {
+      const driver = this.drivers.get(name);
+      if (!driver) {
+        throw new ConfigError(
+          `Cannot start jobs: jobs.consume names the pipeline "${name}", which is not defined under jobs.pipelines`,
+        );
+      }
+      await this.withTimeout(`start pipeline "${name}"`, driver.run());
+    }
+
+    const server = ctx.plugin<PoolProvider>("server");
+    if (!server?.newPool) throw new RRError("Cannot start jobs: the server plugin is not running");
+    this.pool = await server.newPool("jobs", config.pool, { RR_MODE: "jobs" });
+    this.consumer = new Consumer(this.queue, this.pool, this.logger);
+    this.consumer.start(pollerCount(config.pool, ctx.platform.cpuCount()));
+    this.logger.debug("jobs started", { pipelines: [...this.drivers.keys()], consume: config.consume });
+  }
+
+  async stop(force: boolean): Promise<void> {
+    // Stop taking jobs first so in-flight ones can finish, then close the brokers, then the workers.
+    if (this.consumer) {
+      if (force) void this.consumer.stop();
+      else await this.consumer.stop();
+    }
+    await Promise.allSettled([...this.drivers.values()].map((d) => this.withTimeout("stop pipeline", d.stop())));
+    this.drivers.clear();
+    await this.pool?.destroy();
+    this.pool = undefined;
+  }
+
+  workers(): Promise<WorkerInfo[]> {
+    return this.pool ? this.pool.workers() : Promise.resolve([]);
+  }
+
+  reset(): Promise<void> {
+    return this.pool ? this.pool.reset() : Promise.resolve();
+  }
+
+  ready(): boolean {
+    return this.pool?.ready() ?? false;
+  }
+
+  rpcService(): RpcService {
+    return jobsRpcService(this);
+  }
+
+  /** Pipelines' states for informer.Jobs and `rr workers`. */
+  async jobsState(): Promise<JobsStateJson[]> {
+    const states = await this.stat();
+    return states.map((s) => ({
+      Pipeline: s.pipeline,
+      Driver: s.driver,
+      Queue: s.queue,
+      Active: s.active,
+      Delayed: s.delayed,
+      Reserved: s.reserved,
+      Ready: s.ready,
+      Priority: s.priority,
+      ErrorMessage: s.errorMessage ?? "",
+    }));
+  }
+
+  /** Jobs answered by a worker / failed, since start (metrics). */
+  counters(): { ok: number; err: number } {
+    return { ...(this.consumer?.stats ?? { ok: 0, err: 0 }) };
+  }
+
+  // ---- operations behind the RPC service ----
+
+  /** Push one job; priority 0 takes the pipeline's. */
+  push(job: Omit<JobMessage, "priority"> & { priority: number }): Promise<void> {
+    const driver = this.driver(job.pipeline);
+    if (job.priority === 0) job.priority = driver.pipeline.priority();
+    return this.withTimeout(`push to pipeline "${job.pipeline}"`, driver.push(job));
+  }
+
+  async pause(names: readonly string[]): Promise<void> {
+    for (const name of names) await this.withTimeout(`pause pipeline "${name}"`, this.driver(name).pause());
+  }
+
+  async resume(names: readonly string[]): Promise<void> {
+    for (const name of names) await this.withTimeout(`resume pipeline "${name}"`, this.driver(name).resume());
+  }
+
+  list(): string[] {
+    return [...this.drivers.keys()];
+  }
+
+  /** Create a pipeline at runtime; it consumes at once only when jobs.consume names it. */
+  async declare(options: Record<string, string>): Promise<void> {
+    const pipeline = new Pipeline(options.name ?? "", options);
+    if (!pipeline.name) throw new RRError("Cannot declare a pipeline: the name is missing");
+    if (!pipeline.driver) {
+      throw new RRError(`Cannot declare pipeline "${pipeline.name}": no associated driver (set "driver")`);
+    }
+    const existing = this.drivers.get(pipeline.name);
+    if (existing) {
+      throw new RRError(
+        `Cannot declare pipeline "${pipeline.name}": pipeline already exists, name: ${pipeline.name}, driver: ${existing.pipeline.driver}`,
+      );
+    }
+    const factory = this.factories.get(pipeline.driver);
+    if (!factory) {
+      // RoadRunner v5 silently succeeds here; saying so is kinder.
+      throw new RRError(
+        `Cannot declare pipeline "${pipeline.name}": unknown driver "${pipeline.driver}"; ` +
+          `available drivers: ${[...this.factories.keys()].join(", ")}`,
+      );
+    }
+    const driver = factory.create(pipeline, this.driverCtx);
+    this.drivers.set(pipeline.name, driver);
+    if (this.config.consume.includes(pipeline.name)) {
+      await this.withTimeout(`start pipeline "${pipeline.name}"`, driver.run());
+    }
+  }
+
+  /** Remove pipelines; returns the names actually destroyed. */
+  async destroy(names: readonly string[]): Promise<string[]> {
+    const destroyed: string[] = [];
+    for (const name of names) {
+      const driver = this.driver(name);
+      this.drivers.delete(name);
+      await this.withTimeout(`destroy pipeline "${name}"`, driver.stop());
+      destroyed.push(name);
+    }
+    return destroyed;
+  }
+
+  async stat(): Promise<PipelineState[]> {
+    return await Promise.all(
+      [...this.drivers.values()].map((d) => this.withTimeout(`read the state of pipeline "${d.pipeline.name}"`, d.state())),
+    );
+  }
+
+  private driver(name: string): Driver {
+    const driver = this.drivers.get(name);
+    if (!driver) throw new RRError(`no such pipeline, requested: ${name}`);
+    return driver;
+  }
+
+  /** Every driver operation is bounded by jobs.timeout. */
+  private withTimeout<T>(what: string, op: Promise<T>): Promise<T> {
+    const ms = this.config?.timeout ?? 60_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RRError(`Cannot ${what}: no answer within jobs.timeout (${ms / 1000}s)`)),
+        ms,
+      );
+    });
+    return Promise.race([op, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** RoadRunner: pollers = num_workers + 2 (user's num_pollers is ignored). */
+function pollerCount(pool: PoolConfig, cpus: number): number {
+  const workers = pool.num_workers > 0 ? pool.num_workers : cpus;
+  const extra = pool.dynamic_allocator ? pool.dynamic_allocator.max_workers : 0;
+  return workers + extra + 2;
+}
