@@ -1,5 +1,6 @@
 // The `rpc` section (shared/spec/plugins.md §7.2). No section = no RPC server.
 import * as v from "valibot";
+import { size } from "../valibot-units.ts";
 
 export const DEFAULT_RPC_LISTEN = "tcp://127.0.0.1:6001";
 
@@ -11,11 +12,14 @@ export const RpcSchema = v.pipe(
         v.regex(/^(tcp:\/\/.+:\d+|unix:\/\/.+)$/, "Expected tcp://host:port or unix:///path/to/socket"),
       ),
     ),
+    /** Largest accepted RPC request payload ("10MB" or bytes); unset = the rpc plugin's default. */
+    max_message_size: v.optional(size()),
   }),
   v.transform((rpc) => ({
     listen: rpc.listen ?? DEFAULT_RPC_LISTEN,
     /** Workers get RR_RPC only when listen was set explicitly (goridge spec §2.7). */
     listenExplicit: rpc.listen !== undefined,
+    max_message_size: rpc.max_message_size,
   })),
 );
 

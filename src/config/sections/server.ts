@@ -10,7 +10,7 @@ export function splitCommand(command: string | readonly string[]): string[] {
 
 const commandSchema = v.pipe(
   v.union([v.string(), v.array(v.string())], 'Expected a command such as "php worker.php" or a list of arguments'),
-  v.transform(splitCommand),
+  v.transform((command: string | string[]) => splitCommand(command)),
   v.check((argv: string[]) => argv.length > 0, 'Expected a command such as "php worker.php" but found an empty one'),
 );
 

@@ -1,0 +1,208 @@
+// The plugin host behind `rr serve`: instantiates the plugin of every configured section,
+// starts them in dependency order, stops them in reverse, and turns signals into a
+// graceful (first signal) or forced (second signal) stop.
+import { RRError } from "../errors.ts";
+import type { Logger } from "../logs/types.ts";
+import type { Platform, Signal } from "../platform/types.ts";
+import type { RRConfig } from "../config/schema.ts";
+import { ALWAYS_ON, PLUGINS, type PluginFactory } from "../plugins/registry.ts";
+import type { Plugin, PluginContext } from "../plugins/types.ts";
+
+export interface HostOptions {
+  config: RRConfig;
+  platform: Platform;
+  logger(channel: string): Logger;
+  version: string;
+  /** Defaults to the registry; tests and embedders may pass their own. */
+  plugins?: Record<string, PluginFactory>;
+  alwaysOn?: Record<string, PluginFactory>;
+  /** Config file name, for messages. */
+  file?: string;
+}
+
+/** Sections that configure rr itself rather than a plugin. */
+const HOST_SECTIONS = new Set(["version", "logs", "endure"]);
+
+export class PluginHost {
+  readonly #opts: HostOptions;
+  readonly #log: Logger;
+  /** Plugins in start order. */
+  readonly #ordered: Plugin[];
+  readonly #started: Plugin[] = [];
+  #stopping: Promise<void> | undefined;
+
+  constructor(opts: HostOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger("rr");
+    this.#ordered = orderPlugins(instantiate(opts), opts.file ?? ".rr.yaml");
+  }
+
+  /** Plugin names in start order. */
+  get names(): string[] {
+    return this.#ordered.map((plugin) => plugin.name);
+  }
+
+  plugin<T extends Plugin>(name: string): T | undefined {
+    return this.#ordered.find((plugin) => plugin.name === name) as T | undefined;
+  }
+
+  /** Start every plugin in dependency order. On failure, stops what started and throws RRError. */
+  async start(): Promise<void> {
+    const ctx: PluginContext = {
+      config: this.#opts.config,
+      platform: this.#opts.platform,
+      logger: this.#opts.logger,
+      plugin: <T extends Plugin>(name: string) => this.plugin<T>(name),
+      plugins: () => [...this.#ordered],
+      version: this.#opts.version,
+    };
+    for (const plugin of this.#ordered) {
+      try {
+        await plugin.start(ctx);
+      } catch (error) {
+        this.#log.error(`plugin ${plugin.name} failed to start; stopping the others`, { error: errorText(error) });
+        await this.stop(true);
+        throw new RRError(`Cannot start plugin ${plugin.name}: ${errorText(error)}`);
+      }
+      this.#started.push(plugin);
+      this.#log.debug(`plugin ${plugin.name} started`);
+    }
+  }
+
+  /**
+   * Stop started plugins in reverse order. force=false lets them drain. A forced stop
+   * while a graceful one runs asks every plugin again with force=true.
+   */
+  stop(force: boolean): Promise<void> {
+    if (this.#stopping && !force) return this.#stopping;
+    const run = async () => {
+      for (const plugin of [...this.#started].reverse()) {
+        try {
+          await plugin.stop(force);
+          this.#log.debug(`plugin ${plugin.name} stopped`);
+        } catch (error) {
+          this.#log.error(`plugin ${plugin.name} failed to stop`, { error: errorText(error) });
+        }
+      }
+      this.#started.length = 0;
+    };
+    const done = run();
+    this.#stopping = done;
+    return done;
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function instantiate(opts: HostOptions): Map<string, Plugin> {
+  const factories = opts.plugins ?? PLUGINS;
+  const alwaysOn = opts.alwaysOn ?? ALWAYS_ON;
+  const plugins = new Map<string, Plugin>();
+  const config = opts.config as Record<string, unknown>;
+  for (const section of Object.keys(config)) {
+    if (HOST_SECTIONS.has(section) || config[section] === undefined) continue;
+    const factory = factories[section];
+    if (factory) plugins.set(section, factory(section));
+  }
+  // Always-on plugins join once all their dependencies are present (repeat: they may depend on each other).
+  const pending = new Map(Object.entries(alwaysOn).filter(([name]) => !plugins.has(name)).map(([name, f]) => [name, f(name)]));
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [name, plugin] of pending) {
+      if ((plugin.dependsOn ?? []).every((dep) => plugins.has(dep))) {
+        plugins.set(name, plugin);
+        pending.delete(name);
+        changed = true;
+      }
+    }
+  }
+  const file = opts.file ?? ".rr.yaml";
+  for (const plugin of plugins.values()) {
+    for (const dep of plugin.dependsOn ?? []) {
+      if (plugins.has(dep)) continue;
+      const fix = dep in factories ? `add a \`${dep}:\` section to ${file}` : `rr has no plugin named ${dep}`;
+      throw new RRError(`Cannot start plugin ${plugin.name}: it needs the ${dep} plugin; ${fix}`);
+    }
+  }
+  return plugins;
+}
+
+/** Topological order (dependencies first), keeping config order among independent plugins. */
+export function orderPlugins(plugins: Map<string, Plugin>, file = ".rr.yaml"): Plugin[] {
+  const ordered: Plugin[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (plugin: Plugin, trail: string[]) => {
+    const seen = state.get(plugin.name);
+    if (seen === "done") return;
+    if (seen === "visiting") {
+      const cycle = [...trail.slice(trail.indexOf(plugin.name)), plugin.name].join(" → ");
+      throw new RRError(`Cannot start plugins from ${file}: their dependencies form a cycle: ${cycle}`);
+    }
+    state.set(plugin.name, "visiting");
+    for (const dep of plugin.dependsOn ?? []) {
+      const target = plugins.get(dep);
+      if (!target) throw new RRError(`Cannot start plugin ${plugin.name}: it needs the ${dep} plugin, which is not configured in ${file}`);
+      visit(target, [...trail, plugin.name]);
+    }
+    state.set(plugin.name, "done");
+    ordered.push(plugin);
+  };
+  for (const plugin of plugins.values()) visit(plugin, []);
+  return ordered;
+}
+
+export interface ServeOptions {
+  host: PluginHost;
+  platform: Platform;
+  logger: Logger;
+  /** endure.grace_period in ms: how long the first signal's graceful stop may take. */
+  gracePeriodMs: number;
+}
+
+const STOP_SIGNALS: Signal[] = ["SIGINT", "SIGTERM", "SIGQUIT"];
+
+/**
+ * Run until SIGINT/SIGTERM/SIGQUIT. The first signal stops the plugins gracefully within the
+ * grace period (then forcibly) and resolves 0; a second signal forces the stop and resolves 1.
+ */
+export function serveUntilSignal(opts: ServeOptions): Promise<number> {
+  const { host, platform, logger, gracePeriodMs } = opts;
+  return new Promise<number>((resolve) => {
+    // Signal handlers alone do not keep every runtime's event loop alive.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const removers: Array<() => void> = [];
+    let signals = 0;
+    const finish = (code: number) => {
+      clearInterval(keepAlive);
+      for (const remove of removers.splice(0)) remove();
+      resolve(code);
+    };
+    const onSignal = (signal: Signal) => {
+      signals++;
+      if (signals === 1) {
+        logger.info(`received ${signal}; stopping gracefully (grace period ${gracePeriodMs / 1000}s, send it again to force)`);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const graceful = host.stop(false).then(() => "done" as const);
+        const expired = new Promise<"expired">((done) => {
+          timer = setTimeout(() => done("expired"), gracePeriodMs);
+        });
+        Promise.race([graceful, expired]).then(async (outcome) => {
+          clearTimeout(timer);
+          if (signals > 1) return;
+          if (outcome === "expired") {
+            logger.warn(`grace period of ${gracePeriodMs / 1000}s expired; stopping forcibly`);
+            await host.stop(true);
+          }
+          logger.info("rr stopped");
+          finish(0);
+        });
+      } else if (signals === 2) {
+        logger.warn(`received ${signal} again; stopping forcibly`);
+        host.stop(true).then(() => finish(1));
+      }
+    };
+    for (const signal of STOP_SIGNALS) removers.push(platform.onSignal(signal, () => onSignal(signal)));
+  });
+}
