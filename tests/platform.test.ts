@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { request as httpsRequest } from "node:https";
 import { getPlatform } from "../src/platform/index.ts";
 import type { ChildProcess, Conn, ExitStatus, SpawnOptions } from "../src/platform/index.ts";
 
@@ -410,6 +411,38 @@ describe("serveHttp", () => {
     }
   });
 
+  it("serves TLS from PEM strings", async () => {
+    // A self-signed certificate for 127.0.0.1 made for these tests (valid for 100 years).
+    const fixtures = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "fixtures/platform");
+    const cert = readFileSync(join(fixtures, "tls-cert.pem"), "utf8");
+    const key = readFileSync(join(fixtures, "tls-key.pem"), "utf8");
+    const server = await platform.serveHttp({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert, key },
+      handler: (request, info) => new Response(`${new URL(request.url).protocol} ${info.remoteAddress}`),
+    });
+    try {
+      const body = await within(
+        new Promise<string>((resolve, reject) => {
+          const req = httpsRequest({ host: "127.0.0.1", port: server.port, path: "/", ca: cert, agent: false }, (res) => {
+            let text = "";
+            res.on("data", (chunk: Uint8Array) => (text += decoder.decode(chunk)));
+            res.on("end", () => resolve(text));
+            res.on("error", reject);
+          });
+          req.on("error", reject);
+          req.end();
+        }),
+        5000,
+        "the HTTPS response",
+      );
+      assert.equal(body, "https: 127.0.0.1");
+    } finally {
+      await server.stop(true);
+    }
+  });
+
   it("refuses bodies above maxRequestBodySize", async () => {
     const server = await platform.serveHttp({
       hostname: "127.0.0.1",
@@ -423,6 +456,21 @@ describe("serveHttp", () => {
       const big = await fetch(`http://127.0.0.1:${server.port}/`, { method: "POST", body: "x".repeat(64 * 1024) });
       assert.equal(big.status, 413);
       await big.body?.cancel();
+      // A chunked body has no Content-Length: the limit applies while it streams in.
+      const chunks = [encoder.encode("y".repeat(800)), encoder.encode("y".repeat(800))];
+      const streamed = await fetch(`http://127.0.0.1:${server.port}/`, {
+        method: "POST",
+        body: new ReadableStream<Uint8Array>({
+          pull(controller) {
+            const chunk = chunks.shift();
+            if (chunk) controller.enqueue(chunk);
+            else controller.close();
+          },
+        }),
+        duplex: "half",
+      } as RequestInit);
+      assert.equal(streamed.status, 413);
+      await streamed.body?.cancel();
     } finally {
       await server.stop(true);
     }

@@ -101,6 +101,8 @@ interface BunServeOptions {
   port: number;
   tls?: { cert: string; key: string; ca?: string };
   maxRequestBodySize?: number;
+  idleTimeout?: number;
+  development?: boolean;
   fetch(request: Request, server: BunServer): Response | Promise<Response>;
   error?(error: Error): Response;
 }
@@ -469,6 +471,9 @@ export class BunPlatform implements Platform {
         port: options.port,
         tls: options.tls,
         maxRequestBodySize: options.maxRequestBodySize,
+        idleTimeout: options.idleTimeout === undefined ? undefined : Math.min(Math.max(0, Math.round(options.idleTimeout)), 255),
+        // Never Bun's HTML error pages, whatever NODE_ENV says.
+        development: false,
         fetch(request, srv) {
           const info: HttpRequestInfo = { remoteAddress: srv.requestIP(request)?.address ?? "" };
           return handler(request, info);

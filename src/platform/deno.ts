@@ -236,22 +236,39 @@ function tooLarge(): Response {
   return new Response("Request Entity Too Large", { status: 413 });
 }
 
-/** Deno.serve has no body size limit: enforce it from Content-Length, or while streaming a chunked body. */
-function limitBody(request: Request, limit: number): Request | Response {
+/**
+ * Deno.serve has no body size limit: refuse from Content-Length at once, or
+ * count a chunked body while the handler reads it and answer 413 when it
+ * overflows (the handler then fails reading the body).
+ */
+async function withBodyLimit(
+  request: Request,
+  limit: number,
+  handle: (request: Request) => Response | Promise<Response>,
+): Promise<Response> {
   const length = request.headers.get("content-length");
-  if (length !== null) return Number(length) > limit ? tooLarge() : request;
-  if (request.body === null) return request;
+  if (length !== null) return Number(length) > limit ? tooLarge() : await handle(request);
+  if (request.body === null) return await handle(request);
   let seen = 0;
+  let overflow = false;
   const counted = request.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         seen += chunk.byteLength;
-        if (seen > limit) controller.error(new Error(`Request body is larger than ${limit} bytes`));
-        else controller.enqueue(chunk);
+        if (seen > limit) {
+          overflow = true;
+          controller.error(new Error(`Request body is larger than ${limit} bytes`));
+        } else controller.enqueue(chunk);
       },
     }),
   );
-  return new Request(request, { body: counted, duplex: "half" } as RequestInit);
+  try {
+    const response = await handle(new Request(request, { body: counted, duplex: "half" } as RequestInit));
+    return overflow ? tooLarge() : response;
+  } catch (error) {
+    if (overflow) return tooLarge();
+    throw error;
+  }
 }
 
 class DenoHttpServer implements HttpServer {
@@ -431,11 +448,7 @@ export class DenoPlatform implements Platform {
     try {
       const server = Deno.serve(serveOptions, (request, info) => {
         const remoteAddress = (info.remoteAddr as Deno.NetAddr).hostname ?? "";
-        if (limit !== undefined) {
-          const limited = limitBody(request, limit);
-          if (limited instanceof Response) return limited;
-          return handler(limited, { remoteAddress });
-        }
+        if (limit !== undefined) return withBodyLimit(request, limit, (req) => handler(req, { remoteAddress }));
         return handler(request, { remoteAddress });
       });
       return Promise.resolve(new DenoHttpServer(server as Deno.HttpServer<Deno.NetAddr>));

@@ -102,8 +102,13 @@ export interface HttpServeOptions {
   port: number;
   /** TLS: PEM contents (not paths). */
   tls?: { cert: string; key: string; ca?: string };
-  /** Bytes; bigger bodies are refused by the runtime where it supports the limit. */
+  /** Bytes; bigger bodies are refused with 413 (also chunked bodies, while they stream in). */
   maxRequestBodySize?: number;
+  /**
+   * Seconds a connection may stay silent (e.g. a stalled upload) before it is
+   * closed; 0 disables. Bun only (default 10, at most 255); Deno has no such setting.
+   */
+  idleTimeout?: number;
   handler: (request: Request, info: HttpRequestInfo) => Response | Promise<Response>;
 }
 
