@@ -3,6 +3,7 @@
 // starts them in dependency order. To add a plugin: import its factory and add one line.
 import type { Plugin } from "./types.ts";
 import { RpcPlugin } from "./rpc/plugin.ts";
+import { JobsPlugin } from "./jobs/plugin.ts";
 
 /** Creates a plugin for a config section (the argument is the section name). */
 export type PluginFactory = (section: string) => Plugin;
@@ -10,6 +11,7 @@ export type PluginFactory = (section: string) => Plugin;
 /** Plugins started when their config section exists, keyed by section name. */
 export const PLUGINS: Record<string, PluginFactory> = {
   rpc: () => new RpcPlugin(),
+  jobs: () => new JobsPlugin(),
 };
 
 /**
