@@ -12,9 +12,8 @@ import { Consumer } from "./consumer.ts";
 import { Pipeline } from "./pipeline.ts";
 import { JobQueue } from "./queue.ts";
 import { jobsRpcService } from "./rpc.ts";
-import { memoryDriverFactory } from "./drivers/memory.ts";
-import { amqpDriverFactory } from "./drivers/amqp.ts";
-import type { Driver, DriverContext, DriverFactory, JobMessage, PipelineState } from "./types.ts";
+import { DRIVERS } from "./drivers/index.ts";
+import type { Driver, DriverContext, JobMessage, PipelineState } from "./types.ts";
 
 /** What jobs needs from the server plugin. */
 interface PoolProvider extends Plugin {
@@ -33,9 +32,6 @@ export interface JobsStateJson {
   Priority: number;
   ErrorMessage: string;
 }
-
-/** Drivers rr ships; more brokers slot in here. */
-const DRIVERS: readonly DriverFactory[] = [memoryDriverFactory, amqpDriverFactory];
 
 export class JobsPlugin implements Plugin {
   readonly name = "jobs";
@@ -68,7 +64,7 @@ export class JobsPlugin implements Plugin {
         );
         continue;
       }
-      this.drivers.set(name, factory.create(pipeline, this.driverCtx));
+      this.drivers.set(name, await factory.create(pipeline, this.driverCtx));
     }
     for (const name of config.consume) {
       const driver = this.drivers.get(name);
@@ -179,7 +175,7 @@ export class JobsPlugin implements Plugin {
           `available drivers: ${[...this.factories.keys()].join(", ")}`,
       );
     }
-    const driver = factory.create(pipeline, this.driverCtx);
+    const driver = await factory.create(pipeline, this.driverCtx);
     this.drivers.set(pipeline.name, driver);
     if (this.config.consume.includes(pipeline.name)) {
       await this.withTimeout(`start pipeline "${pipeline.name}"`, driver.run());

@@ -99,5 +99,6 @@ export interface DriverContext {
 export interface DriverFactory {
   /** The name used in `driver:` ("memory", "amqp"). */
   readonly name: string;
-  create(pipeline: Pipeline, ctx: DriverContext): Driver;
+  /** May load the driver's module lazily (amqplib is only loaded when an amqp pipeline exists). */
+  create(pipeline: Pipeline, ctx: DriverContext): Driver | Promise<Driver>;
 }

@@ -573,8 +573,3 @@ function redact(url: string): string {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
-
-export const amqpDriverFactory: DriverFactory = {
-  name: "amqp",
-  create: (pipeline, ctx) => new AmqpDriver(pipeline, ctx),
-};
