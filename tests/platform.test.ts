@@ -159,10 +159,15 @@ describe("spawn", () => {
     child.kill("SIGTERM");
   });
 
-  it("throws a clear error for a missing executable", () => {
+  it("throws a clear error for a missing executable or directory", () => {
     assert.throws(
       () => platform.spawn({ cmd: ["rr-no-such-binary-xyz"], env }),
       (error: Error) => error.message.includes("rr-no-such-binary-xyz") && /PATH/.test(error.message),
+    );
+    const missing = join(dir, "no-such-dir");
+    assert.throws(
+      () => platform.spawn({ cmd: ["sh", "-c", "true"], cwd: missing, env }),
+      (error: Error) => error.message.includes(`working directory "${missing}"`),
     );
   });
 

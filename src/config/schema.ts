@@ -10,6 +10,8 @@ import { RpcSchema } from "./sections/rpc.ts";
 import { LogsSchema } from "./sections/logs.ts";
 import { EndureSchema } from "./sections/endure.ts";
 import { HttpSchema } from "./sections/http.ts";
+import { StatusSchema } from "./sections/status.ts";
+import { MetricsSchema } from "./sections/metrics.ts";
 
 export { loadConfig, type LoadConfigOptions, type LoadedConfig } from "./loader.ts";
 
@@ -20,6 +22,8 @@ export const SECTIONS = {
   logs: v.optional(LogsSchema, {}),
   endure: v.optional(EndureSchema, {}),
   http: v.optional(HttpSchema),
+  status: v.optional(StatusSchema),
+  metrics: v.optional(MetricsSchema),
 };
 
 export const RootSchema = v.object({ version: v.string(), ...SECTIONS });
@@ -29,7 +33,7 @@ export type RRConfig = v.InferOutput<typeof RootSchema>;
 
 /** RoadRunner plugins rr does not implement (yet): their sections are ignored with a warning. */
 export const UNSUPPORTED_SECTIONS = new Set([
-  "grpc", "kv", "temporal", "centrifuge", "tcp", "service", "reload", "otel", "jobs", "status", "metrics",
+  "grpc", "kv", "temporal", "centrifuge", "tcp", "service", "reload", "otel", "jobs",
   "amqp", "beanstalk", "boltdb", "nats", "sqs", "kafka", "google_pub_sub", "redis", "memcached", "memory",
   "fileserver", "websockets", "broadcast", "headers", "gzip", "static", "sendfile", "prometheus", "informer",
   "resetter", "lock", "appLogger", "app_logger", "envfile", "experimental", "proxy_ip_parser",

@@ -370,7 +370,7 @@ export class BunPlatform implements Platform {
         stderr: options.stderr ?? "pipe",
       });
     } catch (error) {
-      throw spawnError(options.cmd, error);
+      throw spawnError(options.cmd, error, options.cwd);
     }
     return new BunChild(proc, options, this.#children);
   }

@@ -2,7 +2,7 @@
 // parsing, process memory, unix socket files, the target triple, zombie reaping.
 // Only node built-ins here.
 
-import { lstatSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { execFile } from "node:child_process";
 import type { SocketAddress } from "./types.ts";
@@ -100,6 +100,14 @@ export function removeStaleSocket(path: string): void {
   }
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Remove the socket file we created, if it is still a socket. */
 export function removeOwnSocket(path: string): void {
   removeStaleSocket(path);
@@ -117,10 +125,13 @@ export function socketError(action: "listen on" | "connect to", address: SocketA
   return error;
 }
 
-/** Error for a child that could not be started. */
-export function spawnError(cmd: readonly string[], cause: unknown): Error {
+/** Error for a child that could not be started: says whether the directory or the command is at fault. */
+export function spawnError(cmd: readonly string[], cause: unknown, cwd?: string): Error {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  const error = new Error(`Cannot start "${cmd.join(" ")}": ${reason}. Check that the command exists, is executable and is on PATH.`);
+  let hint = "Check that the command exists, is executable and is on PATH.";
+  if (cmd.length === 0) hint = "The command is empty.";
+  else if (cwd !== undefined && !isDirectory(cwd)) hint = `The working directory "${cwd}" does not exist or is not a directory.`;
+  const error = new Error(`Cannot start "${cmd.join(" ")}": ${reason}. ${hint}`);
   (error as Error & { cause?: unknown }).cause = cause;
   return error;
 }

@@ -3,11 +3,12 @@
 // Processes: node:child_process, not Deno.Command. Deno.Command's `detached`
 // does not give the child its own process group, and rr must signal whole
 // groups (PHP may fork). node:child_process with `detached: true` calls setsid.
-// Measured on this machine (2 cores, 64-byte echo through `cat`, 2000 round
-// trips): node:child_process 15-47 µs, Deno.Command 61-70 µs, Deno.Command via
-// the `setsid` binary 36-62 µs. node:child_process is as fast or faster and
-// portable (macOS has no `setsid` binary); spawning costs ~4 ms vs ~1 ms, which
-// only matters at worker start. See scripts/bench/spawn-pipes.ts.
+// Measured on this machine (2 shared cores, 64-byte echo through `cat`, 3 runs
+// of 2000 round trips): node:child_process 15-47 µs (platform.spawn median
+// 22 µs), Deno.Command 61-70 µs, Deno.Command via the `setsid` binary 36-62 µs.
+// node:child_process is as fast or faster and portable (macOS has no `setsid`
+// binary); spawning costs ~2-4 ms vs ~1 ms, which only matters at worker start.
+// See scripts/bench/spawn-pipes.ts.
 
 import { spawn as nodeSpawn } from "node:child_process";
 import type { ChildProcess as NodeChildProcess } from "node:child_process";
@@ -87,6 +88,7 @@ class DenoChild implements ChildProcess {
       child.on("close", (code: number | null, signal: string | null) => finish(code, signal));
       // A grandchild that inherited our pipes must not keep `exited` pending forever.
       child.on("exit", (code: number | null, signal: string | null) => {
+        if (this.#done) return;
         grace = setTimeout(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();
@@ -319,12 +321,12 @@ export class DenoPlatform implements Platform {
         stdio: [options.stdin ?? "pipe", options.stdout ?? "pipe", options.stderr ?? "pipe"],
       });
     } catch (error) {
-      throw spawnError(options.cmd, error);
+      throw spawnError(options.cmd, error, options.cwd);
     }
     if (child.pid === undefined) {
       // The failure is also emitted as an "error" event; swallow it, we throw instead.
       child.on("error", () => {});
-      throw spawnError(options.cmd, new Error("executable not found or not runnable"));
+      throw spawnError(options.cmd, new Error("it could not be executed"), options.cwd);
     }
     return new DenoChild(child, child.pid, options, this.#children);
   }
@@ -443,6 +445,7 @@ export class DenoPlatform implements Platform {
       onError() {
         return new Response("Internal Server Error", { status: 500 });
       },
+      // tls.ca (client certificate authorities) has no Deno.serve equivalent and is ignored.
       ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
     };
     try {
