@@ -3,6 +3,8 @@
 // starts them in dependency order. To add a plugin: import its factory and add one line.
 import type { Plugin } from "./types.ts";
 import { RpcPlugin } from "./rpc/plugin.ts";
+import { StatusPlugin } from "./status.ts";
+import { MetricsPlugin } from "./metrics/plugin.ts";
 import { JobsPlugin } from "./jobs/plugin.ts";
 
 /** Creates a plugin for a config section (the argument is the section name). */
@@ -11,6 +13,8 @@ export type PluginFactory = (section: string) => Plugin;
 /** Plugins started when their config section exists, keyed by section name. */
 export const PLUGINS: Record<string, PluginFactory> = {
   rpc: () => new RpcPlugin(),
+  status: () => new StatusPlugin(),
+  metrics: () => new MetricsPlugin(),
   jobs: () => new JobsPlugin(),
 };
 

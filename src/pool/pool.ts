@@ -284,11 +284,7 @@ export class WorkerPool implements Pool {
   /** A request finished on this worker: keep it, or replace it if it hit a limit. */
   private release(slot: Slot): void {
     if (!slot.busy) return;
-    slot.busy = false;
-    this.busyCount--;
-    if (this.busyCount === 0 && this.drainWaiters.length > 0) {
-      for (const resolve of this.drainWaiters.splice(0)) resolve();
-    }
+    this.endBusy(slot);
     if (slot.retired) return;
     const worker = slot.worker;
     if (this.closed || slot.kind === "debug") {
@@ -303,6 +299,14 @@ export class WorkerPool implements Pool {
       this.retire(slot, WorkerState.Invalid, `left in state ${WORKER_STATE_NAMES[worker.state] ?? worker.state}`);
     } else {
       this.handOut(slot);
+    }
+  }
+
+  private endBusy(slot: Slot): void {
+    slot.busy = false;
+    this.busyCount--;
+    if (this.busyCount === 0 && this.drainWaiters.length > 0) {
+      for (const resolve of this.drainWaiters.splice(0)) resolve();
     }
   }
 
@@ -346,7 +350,10 @@ export class WorkerPool implements Pool {
     this.live.delete(slot);
     if (slot.kind === "base") this.baseLive--;
     else if (slot.kind === "extra") this.extraLive--;
-    if (!slot.busy) {
+    if (slot.busy) {
+      // Only exec()'s failure path retires a busy worker: its request is over.
+      this.endBusy(slot);
+    } else {
       const index = this.idle.lastIndexOf(slot);
       if (index >= 0) this.idle.splice(index, 1);
     }
