@@ -6,6 +6,7 @@ import { RpcPlugin } from "./rpc/plugin.ts";
 import { StatusPlugin } from "./status.ts";
 import { MetricsPlugin } from "./metrics/plugin.ts";
 import { JobsPlugin } from "./jobs/plugin.ts";
+import { HttpPlugin } from "./http/plugin.ts";
 
 /** Creates a plugin for a config section (the argument is the section name). */
 export type PluginFactory = (section: string) => Plugin;
@@ -16,6 +17,7 @@ export const PLUGINS: Record<string, PluginFactory> = {
   status: () => new StatusPlugin(),
   metrics: () => new MetricsPlugin(),
   jobs: () => new JobsPlugin(),
+  http: () => new HttpPlugin(),
 };
 
 /**

@@ -1,0 +1,33 @@
+// The request context RoadRunner sends to PHP with every HTTP request (spec http.md §2.1),
+// encoded as JSON (default; every roadrunner-http version reads it) or as protobuf http.v1.Request.
+
+/** Everything the worker learns about one request, except the body. */
+export interface RequestContext {
+  remoteAddr: string;
+  protocol: string;
+  method: string;
+  uri: string;
+  rawQuery: string;
+  /** The request's own headers (lower-case names from the runtime); Host and Transfer-Encoding are skipped. */
+  headers: Headers;
+  /** Headers added by middlewares (headers.request), appended after the request's own. */
+  extraHeaders: ReadonlyArray<readonly [string, string]> | null;
+  cookies: Map<string, string> | null;
+  parsed: boolean;
+  /** JSON text of the uploads tree; null when the request was not a parsed multipart form. */
+  uploads: string | null;
+  /** PSR-7 attributes from middlewares; none are set by the stock ones. */
+  attributes: Map<string, string[]> | null;
+}
+
+/** A decoded worker reply context. */
+export interface ResponseContext {
+  status: number;
+  /** [name, value] pairs, one per header value, in the worker's order. */
+  headers: Array<[string, string]>;
+}
+
+/** Headers RoadRunner never forwards to PHP: Go keeps Host in r.Host and strips Transfer-Encoding. */
+export function isSkippedRequestHeader(lowerName: string): boolean {
+  return lowerName === "host" || lowerName === "transfer-encoding";
+}
