@@ -12,6 +12,8 @@ import { EndureSchema } from "./sections/endure.ts";
 import { HttpSchema } from "./sections/http.ts";
 import { StatusSchema } from "./sections/status.ts";
 import { MetricsSchema } from "./sections/metrics.ts";
+import { JobsSchema } from "./sections/jobs.ts";
+import { AmqpSchema } from "./sections/amqp.ts";
 
 export { loadConfig, type LoadConfigOptions, type LoadedConfig } from "./loader.ts";
 
@@ -24,6 +26,8 @@ export const SECTIONS = {
   http: v.optional(HttpSchema),
   status: v.optional(StatusSchema),
   metrics: v.optional(MetricsSchema),
+  jobs: v.optional(JobsSchema),
+  amqp: v.optional(AmqpSchema),
 };
 
 export const RootSchema = v.object({ version: v.string(), ...SECTIONS });
@@ -33,8 +37,8 @@ export type RRConfig = v.InferOutput<typeof RootSchema>;
 
 /** RoadRunner plugins rr does not implement (yet): their sections are ignored with a warning. */
 export const UNSUPPORTED_SECTIONS = new Set([
-  "grpc", "kv", "temporal", "centrifuge", "tcp", "service", "reload", "otel", "jobs",
-  "amqp", "beanstalk", "boltdb", "nats", "sqs", "kafka", "google_pub_sub", "redis", "memcached", "memory",
+  "grpc", "kv", "temporal", "centrifuge", "tcp", "service", "reload", "otel",
+  "beanstalk", "boltdb", "nats", "sqs", "kafka", "google_pub_sub", "redis", "memcached", "memory",
   "fileserver", "websockets", "broadcast", "headers", "gzip", "static", "sendfile", "prometheus", "informer",
   "resetter", "lock", "appLogger", "app_logger", "envfile", "experimental", "proxy_ip_parser",
 ]);
