@@ -213,7 +213,7 @@ export class FrameDecoder {
       this.state = State.Failed;
       const text = textDecoder.decode(concat(this.foreign)).trim();
       this.foreign = [];
-      this.onError(new ScriptNotFoundError(`${text} — check the worker command (server.command) and its path`));
+      this.onError(new ScriptNotFoundError(text));
       return;
     }
     if (this.midFrame) {
@@ -379,5 +379,17 @@ function concat(parts: Uint8Array[]): Uint8Array {
     out.set(p, at);
     at += p.length;
   }
+  return out;
+}
+
+/**
+ * A worker data frame (options [context length], payload context ‖ body) in one
+ * allocation, without encodeFrame's rest-argument array: this is the exec hot path.
+ */
+export function encodePayloadFrame(flags: number, byte10: number, context: Uint8Array, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16 + context.length + body.length);
+  writeHeader(out, flags, byte10, [context.length], context.length + body.length);
+  out.set(context, 16);
+  out.set(body, 16 + context.length);
   return out;
 }
