@@ -1,0 +1,286 @@
+// End-to-end tests of scripts/install.sh (run by /bin/sh, dash here) and of the
+// CI snippet examples/ci/setup-rr.sh, against a local HTTP server that serves a
+// real release built by scripts/release.ts.
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { getPlatform } from "../src/platform/index.ts";
+import type { HttpServer } from "../src/platform/index.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+const HOST = `${process.platform}-${process.arch}`;
+const ARCHIVE = `rr-${VERSION}-${HOST}.tar.gz`;
+const INSTALLER = join(ROOT, "scripts", "install.sh");
+const SETUP_SNIPPET = join(ROOT, "examples", "ci", "setup-rr.sh");
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (killed after `timeoutMs`), collecting its output. */
+async function run(cmd: string[], env: Record<string, string>, cwd = ROOT, timeoutMs = 60_000): Promise<RunResult> {
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const child = getPlatform().spawn({
+    cmd,
+    cwd,
+    env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    onStdout: (c) => out.push(c),
+    onStderr: (c) => err.push(c),
+  });
+  const timer = setTimeout(() => child.killGroup("SIGKILL"), timeoutMs);
+  try {
+    const status = await child.exited;
+    const text = (chunks: Uint8Array[]): string => new TextDecoder().decode(Buffer.concat(chunks));
+    return { code: status.code, stdout: text(out), stderr: text(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sha256(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+describe("install.sh against a local release server", () => {
+  let work = "";
+  let server: HttpServer | undefined;
+  let baseUrl = "";
+  const requests: string[] = [];
+
+  /** A clean environment: no RR_INSTALL_* leaking in from outside; mktemp goes to our own TMPDIR. */
+  function env(extra: Record<string, string>): Record<string, string> {
+    return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(work, "home"), TMPDIR: join(work, "tmp"), ...extra };
+  }
+
+  function installer(extra: Record<string, string>): Promise<RunResult> {
+    return run(["sh", INSTALLER], env(extra));
+  }
+
+  /** The failure contract: exactly one error line, only our own lines on stderr, mktemp dir removed. */
+  function assertRefused(res: RunResult, exitCode: number, pattern: RegExp): void {
+    assert.equal(res.code, exitCode, `exit code; stderr:\n${res.stderr}`);
+    const lines = res.stderr.trim().split("\n");
+    const errors = lines.filter((l) => l.startsWith("rr-install: error: "));
+    assert.equal(errors.length, 1, res.stderr);
+    assert.match(errors[0], pattern);
+    for (const l of lines) assert.ok(l.startsWith("rr-install: "), `unexpected stderr line: ${l}`);
+    assert.deepEqual(readdirSync(join(work, "tmp")), [], "temp files left behind");
+  }
+
+  /** Builds a small archive whose rr is a shell script, with a matching SHA256SUMS. */
+  async function fakeRelease(name: string, script: string): Promise<void> {
+    const dir = join(work, name);
+    const stage = join(work, `${name}-stage`);
+    mkdirSync(dir);
+    mkdirSync(stage);
+    writeFileSync(join(stage, "rr"), script);
+    chmodSync(join(stage, "rr"), 0o755);
+    const tar = await run(["tar", "czf", join(dir, ARCHIVE), "-C", stage, "rr"], env({}));
+    assert.equal(tar.code, 0, tar.stderr);
+    writeFileSync(join(dir, "SHA256SUMS"), `${sha256(join(dir, ARCHIVE))}  ${ARCHIVE}\n`);
+  }
+
+  // Bun caps before() hooks at 5 s, so the slow setup (building the release) runs
+  // once, lazily, inside the first test that needs it, under that test's timeout.
+  let ready: Promise<void> | undefined;
+  function setup(): Promise<void> {
+    ready ??= prepare();
+    return ready;
+  }
+
+  async function prepare(): Promise<void> {
+    // Build (or reuse a fresh) release for this machine into dist/.
+    const bun = typeof process.versions.bun === "string" ? process.execPath : "bun";
+    const built = await run([bun, "scripts/release.ts", HOST, "--reuse"], { ...process.env } as Record<string, string>, ROOT, 180_000);
+    assert.equal(built.code, 0, `release.ts failed:\n${built.stdout}\n${built.stderr}`);
+
+    work = mkdtempSync(join(tmpdir(), "rr-install-test-"));
+    mkdirSync(join(work, "home"));
+    mkdirSync(join(work, "tmp"));
+    const dist = join(ROOT, "dist");
+    const sums = readFileSync(join(dist, "SHA256SUMS"), "utf8");
+    const line = sums.split("\n").find((l) => l.endsWith(`  ${ARCHIVE}`));
+    assert.ok(line, `dist/SHA256SUMS lists no ${ARCHIVE}`);
+    // "release": the real archive; only this machine's archive is listed.
+    mkdirSync(join(work, "release"));
+    copyFileSync(join(dist, ARCHIVE), join(work, "release", ARCHIVE));
+    copyFileSync(join(dist, "install.sh"), join(work, "release", "install.sh"));
+    writeFileSync(join(work, "release", "SHA256SUMS"), `${line}\n`);
+    // "tampered": one byte of the archive changed, SHA256SUMS as published.
+    mkdirSync(join(work, "tampered"));
+    const bytes = readFileSync(join(dist, ARCHIVE));
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(join(work, "tampered", ARCHIVE), bytes);
+    writeFileSync(join(work, "tampered", "SHA256SUMS"), `${line}\n`);
+
+    server = await getPlatform().serveHttp({
+      hostname: "127.0.0.1",
+      port: 0,
+      handler: (req) => {
+        const path = decodeURIComponent(new URL(req.url).pathname);
+        requests.push(path);
+        const file = join(work, path);
+        if (path.includes("..") || !existsSync(file) || !file.startsWith(work)) return new Response("not found", { status: 404 });
+        return new Response(readFileSync(file));
+      },
+    });
+    baseUrl = `http://127.0.0.1:${server.port}`;
+  }
+
+  after(async () => {
+    await server?.stop(true);
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("installs the latest release from RR_INSTALL_BASE_URL, verified, into RR_INSTALL_DIR", { timeout: 240_000 }, async () => {
+    await setup();
+    const dir = join(work, "latest-bin");
+    requests.length = 0;
+    const res = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/release/`, RR_INSTALL_DIR: dir });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, new RegExp(`installed rr ${VERSION.replaceAll(".", "\\.")} \\(${HOST}\\) to ${dir}/rr`));
+    assert.match(res.stderr, /is not on your PATH/);
+    // Only static files: no API, no redirects to anything else.
+    assert.deepEqual(requests, ["/release/SHA256SUMS", `/release/${ARCHIVE}`]);
+    assert.deepEqual(readdirSync(dir), ["rr"]);
+    assert.equal(sha256(join(dir, "rr")), sha256(join(ROOT, "dist", `rr-${HOST}`)));
+    const version = await run([join(dir, "rr"), "--version"], env({}));
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, new RegExp(`version ${VERSION.replaceAll(".", "\\.")}\\b.*compiled.*${HOST}`));
+    assert.deepEqual(readdirSync(join(work, "tmp")), []);
+  });
+
+  it("upgrades an existing rr in place with a pinned version, using wget", { timeout: 240_000 }, async () => {
+    await setup();
+    const dir = join(work, "upgrade-bin");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "rr"), "#!/bin/sh\necho 'rr version 0.0.1 (old)'\n");
+    chmodSync(join(dir, "rr"), 0o755);
+    const res = await installer({
+      RR_INSTALL_BASE_URL: `${baseUrl}/release`,
+      RR_INSTALL_DIR: dir,
+      RR_INSTALL_VERSION: `v${VERSION}`,
+      RR_INSTALL_DOWNLOADER: "wget",
+      PATH: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /replaced rr version 0\.0\.1 \(old\)/);
+    assert.doesNotMatch(res.stderr, /not on your PATH/);
+    assert.deepEqual(readdirSync(dir), ["rr"]);
+    const version = await run([join(dir, "rr"), "--version"], env({}));
+    assert.match(version.stdout, new RegExp(`version ${VERSION.replaceAll(".", "\\.")}\\b`));
+  });
+
+  it("installs from a local directory (air-gapped mirror, no downloader used)", { timeout: 240_000 }, async () => {
+    await setup();
+    const dir = join(work, "local-bin");
+    const res = await installer({ RR_INSTALL_BASE_URL: `file://${join(work, "release")}`, RR_INSTALL_DIR: dir, RR_INSTALL_DOWNLOADER: "none" });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(sha256(join(dir, "rr")), sha256(join(ROOT, "dist", `rr-${HOST}`)));
+  });
+
+  it("refuses a tampered archive and leaves the existing rr untouched", { timeout: 240_000 }, async () => {
+    await setup();
+    const dir = join(work, "tamper-bin");
+    mkdirSync(dir);
+    const old = "#!/bin/sh\necho 'rr version 0.0.1'\n";
+    writeFileSync(join(dir, "rr"), old);
+    const res = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/tampered`, RR_INSTALL_DIR: dir });
+    assertRefused(res, 4, new RegExp(`checksum mismatch for ${ARCHIVE.replaceAll(".", "\\.")}: expected [0-9a-f]{64}, got [0-9a-f]{64}.*nothing was installed`));
+    assert.deepEqual(readdirSync(dir), ["rr"]);
+    assert.equal(readFileSync(join(dir, "rr"), "utf8"), old);
+  });
+
+  it("refuses an unsupported CPU or OS before downloading anything", { timeout: 240_000 }, async () => {
+    await setup();
+    const dir = join(work, "unsupported-bin");
+    requests.length = 0;
+    const arch = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/release`, RR_INSTALL_DIR: dir, RR_INSTALL_ARCH: "riscv64" });
+    assertRefused(arch, 2, /unsupported CPU architecture 'riscv64': rr ships binaries for x64 and arm64 only/);
+    const os = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/release`, RR_INSTALL_DIR: dir, RR_INSTALL_OS: "FreeBSD" });
+    assertRefused(os, 2, /unsupported operating system 'FreeBSD'/);
+    assert.deepEqual(requests, []);
+    assert.equal(existsSync(dir), false);
+  });
+
+  it("reports a failed download (HTTP 404) with curl and with wget", { timeout: 240_000 }, async () => {
+    await setup();
+    const dir = join(work, "404-bin");
+    for (const downloader of ["curl", "wget"]) {
+      const res = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/no-such-release`, RR_INSTALL_DIR: dir, RR_INSTALL_DOWNLOADER: downloader });
+      assertRefused(res, 3, new RegExp(`download failed: ${baseUrl}/no-such-release/SHA256SUMS answered HTTP 404`));
+    }
+    // The archive itself missing (listed but not served): same refusal, nothing installed.
+    mkdirSync(join(work, "no-archive"));
+    copyFileSync(join(work, "release", "SHA256SUMS"), join(work, "no-archive", "SHA256SUMS"));
+    const res = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/no-archive`, RR_INSTALL_DIR: dir });
+    assertRefused(res, 3, new RegExp(`download failed: .*/no-archive/${ARCHIVE.replaceAll(".", "\\.")} answered HTTP 404`));
+    assert.equal(existsSync(dir), false);
+  });
+
+  it("refuses a version or a platform the release does not list", { timeout: 240_000 }, async () => {
+    await setup();
+    const dir = join(work, "unlisted-bin");
+    const version = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/release`, RR_INSTALL_DIR: dir, RR_INSTALL_VERSION: "99.0.0" });
+    assertRefused(version, 3, new RegExp(`lists no rr-99\\.0\\.0-${HOST}\\.tar\\.gz`));
+    const other = HOST.endsWith("arm64") ? "x64" : "arm64";
+    const arch = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/release`, RR_INSTALL_DIR: dir, RR_INSTALL_ARCH: other });
+    assertRefused(arch, 3, new RegExp(`lists no rr archive for ${process.platform}-${other}`));
+    const bad = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/release`, RR_INSTALL_DIR: dir, RR_INSTALL_VERSION: "1.0;rm" });
+    assertRefused(bad, 2, /invalid RR_INSTALL_VERSION '1\.0;rm'/);
+    assert.equal(existsSync(dir), false);
+  });
+
+  it("refuses a verified binary that does not run here or reports another version", { timeout: 240_000 }, async () => {
+    await setup();
+    const dir = join(work, "broken-bin");
+    await fakeRelease("crashing", "#!/bin/sh\necho 'Illegal instruction' >&2\nexit 132\n");
+    await fakeRelease("mislabelled", "#!/bin/sh\necho 'rr version 9.9.9 (compiled bun, elsewhere)'\n");
+    const crash = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/crashing`, RR_INSTALL_DIR: dir });
+    assertRefused(crash, 5, /the downloaded rr does not run on this machine \(Illegal instruction\)/);
+    const wrong = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/mislabelled`, RR_INSTALL_DIR: dir });
+    assertRefused(wrong, 5, new RegExp(`reports 'rr version 9\\.9\\.9.*', expected version ${VERSION.replaceAll(".", "\\.")}`));
+    assert.equal(existsSync(dir), false);
+  });
+
+  it("CI snippet (examples/ci/setup-rr.sh) installs the pinned version once, then hits the cache", { timeout: 240_000 }, async () => {
+    await setup();
+    const cache = join(work, "ci-cache");
+    const githubPath = join(work, "github_path");
+    writeFileSync(githubPath, "");
+    const ciEnv = env({ RR_VERSION: VERSION, RR_CACHE_DIR: cache, RR_INSTALL_BASE_URL: `${baseUrl}/release`, GITHUB_PATH: githubPath });
+    requests.length = 0;
+    const first = await run(["sh", SETUP_SNIPPET], ciEnv);
+    assert.equal(first.code, 0, first.stderr);
+    const binDir = first.stdout.trim();
+    assert.equal(binDir, join(cache, VERSION));
+    assert.deepEqual(requests, ["/release/install.sh", "/release/SHA256SUMS", `/release/${ARCHIVE}`]);
+    assert.equal(readFileSync(githubPath, "utf8"), `${binDir}\n`);
+    const version = await run([join(binDir, "rr"), "--version"], env({}));
+    assert.match(version.stdout, new RegExp(`version ${VERSION.replaceAll(".", "\\.")}\\b`));
+
+    requests.length = 0;
+    const second = await run(["sh", SETUP_SNIPPET], ciEnv);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout.trim(), binDir);
+    assert.match(second.stderr, /cached/);
+    assert.deepEqual(requests, [], "a cache hit must not download anything");
+
+    // A failing download must fail the CI step, not pass silently.
+    const broken = await run(["sh", SETUP_SNIPPET], { ...ciEnv, RR_CACHE_DIR: join(work, "ci-cache-2"), RR_INSTALL_BASE_URL: `${baseUrl}/no-such-release` });
+    assert.notEqual(broken.code, 0);
+    assert.match(broken.stderr, /404/);
+    assert.equal(existsSync(join(work, "ci-cache-2", VERSION, "rr")), false);
+  });
+});
