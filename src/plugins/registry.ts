@@ -7,12 +7,14 @@ import { StatusPlugin } from "./status.ts";
 import { MetricsPlugin } from "./metrics/plugin.ts";
 import { JobsPlugin } from "./jobs/plugin.ts";
 import { HttpPlugin } from "./http/plugin.ts";
+import { ServerPlugin } from "./server.ts";
 
 /** Creates a plugin for a config section (the argument is the section name). */
 export type PluginFactory = (section: string) => Plugin;
 
 /** Plugins started when their config section exists, keyed by section name. */
 export const PLUGINS: Record<string, PluginFactory> = {
+  server: () => new ServerPlugin(),
   rpc: () => new RpcPlugin(),
   status: () => new StatusPlugin(),
   metrics: () => new MetricsPlugin(),
