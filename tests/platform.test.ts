@@ -336,6 +336,31 @@ describe("sockets", () => {
     }
   });
 
+  it("TCP: one write far bigger than the socket buffer arrives whole, then the close", async () => {
+    const payload = pattern(8 * 1024 * 1024);
+    const listener = await platform.listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 }, {
+      // Write everything at once and close: the platform must queue what the kernel refuses.
+      onOpen: (conn) => {
+        conn.write(payload.subarray(0, 3));
+        conn.write(payload.subarray(3));
+        conn.close();
+      },
+      onData: () => {},
+    });
+    try {
+      const received: Uint8Array[] = [];
+      let closed = false;
+      await platform.connect(listener.address, {
+        onData: (_conn, chunk) => received.push(chunk),
+        onClose: () => (closed = true),
+      });
+      await until(() => closed, 10000, "the server to finish sending and close");
+      assert.ok(Buffer.from(payload).equals(Buffer.concat(received)), "received bytes differ from sent bytes");
+    } finally {
+      await listener.close();
+    }
+  });
+
   it("TCP: a failed connect says where", async () => {
     const listener = await platform.listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 }, echoServerHandlers([]));
     const address = listener.address;
