@@ -358,6 +358,13 @@ export class AmqpDriver implements Driver {
         return;
       } catch (err) {
         this.lastError = errorText(err);
+        if (isTopologyError(err)) {
+          // The broker answered but refused our exchange/queue declaration: retrying cannot help.
+          throw new RRError(
+            `Cannot set up amqp pipeline "${this.pipeline.name}": ${this.lastError}; ` +
+              "the exchange or queue already exists with other options: delete it or match its options",
+          );
+        }
         if (Date.now() - started >= this.options.redialTimeoutMs) {
           throw new RRError(
             `Cannot connect pipeline "${this.pipeline.name}" to AMQP at ${redact(this.url)}: ${this.lastError} ` +
@@ -507,6 +514,12 @@ function isConnectionError(err: unknown, used: amqp.Channel, current: amqp.Chann
   // The channel we published on was replaced or closed under us: the message may not have been stored.
   const text = errorText(err);
   return used !== current || /closed|ECONNRESET|EPIPE|connection/i.test(text);
+}
+
+/** AMQP 403/404/405/406 replies: access refused, not found, locked, precondition failed. */
+function isTopologyError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "number" && code >= 403 && code <= 406;
 }
 
 function tlsOptions(global: AmqpConfig): Record<string, unknown> {
