@@ -151,6 +151,24 @@ describe("spawn", () => {
     assert.deepEqual(await within(killed.child.exited, 5000, "sleep to die"), { code: null, signal: "SIGKILL" });
   });
 
+  it("honours ignored stdio", async () => {
+    let seen = 0;
+    const child = platform.spawn({
+      cmd: ["sh", "-c", "echo out; echo err >&2; read line || exit 9"],
+      env,
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "ignore",
+      onStdout: () => seen++,
+      onStderr: () => seen++,
+    });
+    started.push(child);
+    // stdin is /dev/null: `read` hits EOF at once.
+    assert.deepEqual(await within(child.exited, 5000, "sh to exit"), { code: 9, signal: null });
+    child.write(encoder.encode("ignored\n"));
+    assert.equal(seen, 0);
+  });
+
   it("does not throw when writing to a dead child", async () => {
     const { child } = track(run({ cmd: ["sh", "-c", "exit 0"] }));
     await within(child.exited, 5000, "sh to exit");
