@@ -12,8 +12,8 @@ export const RpcSchema = v.pipe(
         v.regex(/^(tcp:\/\/.+:\d+|unix:\/\/.+)$/, "Expected tcp://host:port or unix:///path/to/socket"),
       ),
     ),
-    /** Largest accepted RPC request payload ("10MB" or bytes); unset = the rpc plugin's default. */
-    max_message_size: v.optional(size()),
+    /** rr's own addition: the largest RPC request accepted (bare number = MB). Default 100MB. */
+    max_message_size: v.optional(size(1024 * 1024), "100MB"),
   }),
   v.transform((rpc) => ({
     listen: rpc.listen ?? DEFAULT_RPC_LISTEN,
