@@ -237,7 +237,7 @@ class BunChild implements ChildProcess {
 
 // ---- sockets ----
 
-/** Per-socket state: our Conn plus the bytes the kernel did not take yet. */
+/** What we attach to each Bun socket: the Conn that wraps it. */
 interface SocketState {
   conn: BunConn;
 }

@@ -53,7 +53,10 @@ export interface ExitStatus {
 
 export interface ChildProcess {
   readonly pid: number;
-  /** Queue bytes for the child's stdin. Never throws; a dead child shows in `exited`. */
+  /**
+   * Queue bytes for the child's stdin. Never throws; a dead child shows in `exited`.
+   * The platform may hold `data` until it is written: do not modify it afterwards.
+   */
   write(data: Uint8Array): void;
   /** Close the child's stdin. */
   closeStdin(): void;
@@ -71,7 +74,10 @@ export type SocketAddress =
 
 /** A connected byte stream (TCP or unix socket). */
 export interface Conn {
-  /** Queue bytes for the peer. Never throws; a broken connection shows in onClose. */
+  /**
+   * Queue bytes for the peer, in order. Never throws; a broken connection shows in onClose.
+   * The platform may hold `data` until it is written: do not modify it afterwards.
+   */
   write(data: Uint8Array): void;
   /** Close the connection (after queued writes are flushed where the runtime allows). */
   close(): void;
