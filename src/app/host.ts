@@ -30,6 +30,8 @@ export class PluginHost {
   readonly #ordered: Plugin[];
   readonly #started: Plugin[] = [];
   #stopping: Promise<void> | undefined;
+  /** Set by stop(): a start() still running starts nothing more. */
+  #closing = false;
 
   constructor(opts: HostOptions) {
     this.#opts = opts;
@@ -57,12 +59,18 @@ export class PluginHost {
       version: this.#opts.version,
     };
     for (const plugin of this.#ordered) {
+      if (this.#closing) return;
       try {
         await plugin.start(ctx);
       } catch (error) {
         this.#log.error(`plugin ${plugin.name} failed to start; stopping the others`, { error: errorText(error) });
         await this.stop(true);
         throw new RRError(`Cannot start plugin ${plugin.name}: ${errorText(error)}`);
+      }
+      if (this.#closing) {
+        // A signal arrived while this plugin was starting; stop() did not see it.
+        await plugin.stop(true).catch(() => {});
+        return;
       }
       this.#started.push(plugin);
       this.#log.debug(`plugin ${plugin.name} started`);
@@ -73,7 +81,13 @@ export class PluginHost {
    * Stop started plugins in reverse order. force=false lets them drain. A forced stop
    * while a graceful one runs asks every plugin again with force=true.
    */
+  /** True once stop() was called. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   stop(force: boolean): Promise<void> {
+    this.#closing = true;
     if (this.#stopping && !force) return this.#stopping;
     const run = async () => {
       for (const plugin of [...this.#started].reverse()) {

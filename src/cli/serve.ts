@@ -27,7 +27,6 @@ async function serve(): Promise<number> {
   for (const warning of loaded.warnings) logging.logger("config").warn(warning.message);
 
   const pidFile = flags.pid ? join(loaded.workDir, ".pid") : undefined;
-  if (pidFile) writeFileSync(pidFile, `${platform.pid}\n`);
   try {
     const host = new PluginHost({
       config: loaded.config,
@@ -36,18 +35,23 @@ async function serve(): Promise<number> {
       version: VERSION,
       file: loaded.file,
     });
+    // Signal handlers go in first, so a signal during start stops what started.
+    const stopped = serveUntilSignal({ host, platform, logger: log, gracePeriodMs: loaded.config.endure.grace_period });
+    if (pidFile) writeFileSync(pidFile, `${platform.pid}\n`);
     await host.start();
-    const { runtime } = platform;
-    const how = runtime.compiled ? "compiled" : runtime.name;
-    log.info(`rr serve started; version ${VERSION} (runtime ${how}, target ${runtime.target})`, {
-      config: loaded.path,
-      workdir: loaded.workDir,
-      plugins: host.names,
-    });
-    if (host.names.length === 0) {
-      log.warn(`nothing is configured to serve: ${loaded.file} has no section with a plugin (http, jobs, rpc, ...); waiting for a signal`);
+    if (!host.closing) {
+      const { runtime } = platform;
+      const how = runtime.compiled ? "compiled" : runtime.name;
+      log.info(`rr serve started; version ${VERSION} (runtime ${how}, target ${runtime.target})`, {
+        config: loaded.path,
+        workdir: loaded.workDir,
+        plugins: host.names,
+      });
+      if (host.names.length === 0) {
+        log.warn(`nothing is configured to serve: ${loaded.file} has no section with a plugin (http, jobs, rpc, ...); waiting for a signal`);
+      }
     }
-    return await serveUntilSignal({ host, platform, logger: log, gracePeriodMs: loaded.config.endure.grace_period });
+    return await stopped;
   } finally {
     if (pidFile) rmSync(pidFile, { force: true });
     logging.close();

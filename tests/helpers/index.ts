@@ -114,8 +114,14 @@ export class RunningProcess {
     });
   }
 
+  /** Send a signal. Uses process.kill: Deno's child.kill() makes the exit look signal-killed even when the child exited cleanly. */
   signal(signal: NodeJS.Signals = "SIGTERM"): void {
-    if (this.running) this.child.kill(signal);
+    if (!this.running || this.child.pid === undefined) return;
+    try {
+      process.kill(this.child.pid, signal);
+    } catch {
+      // already gone
+    }
   }
 
   /** SIGKILL if still running, then wait for exit. Safe to call in after() hooks. */
