@@ -1,0 +1,226 @@
+// Pool benchmark: exec latency (p50/p99) and throughput through rr's pool with 1 and 2
+// PHP echo workers, against a bare loop in the same run: the same PHP worker spawned
+// directly and driven with a 30-line frame codec (none of rr's pool or worker code).
+//
+//   bun scripts/bench/pool.ts [--requests 5000] [--warmup 500] [--rounds 3]
+//   deno run -A scripts/bench/pool.ts
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { getPlatform } from "../../src/platform/index.ts";
+import type { ChildProcess } from "../../src/platform/types.ts";
+import type { Logger } from "../../src/logs/types.ts";
+import { createPool } from "../../src/pool/index.ts";
+import type { Pool } from "../../src/pool/types.ts";
+import { spawnWorker } from "../../src/worker/index.ts";
+import type { PoolConfig } from "../../src/config/sections/pool.ts";
+
+const ECHO_PHP = fileURLToPath(new URL("../../tests/fixtures/php/echo.php", import.meta.url));
+const platform = getPlatform();
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const REQUESTS = flag("requests", 5000);
+const WARMUP = flag("warmup", 500);
+const ROUNDS = flag("rounds", 3);
+
+const context = new TextEncoder().encode('{"bench":true}');
+const body = new TextEncoder().encode("x".repeat(64));
+
+// ---- the bare loop: a minimal goridge client ---------------------------------------------------
+
+const CRC_TABLE = new Uint32Array(256).map((_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(bytes: Uint8Array, end: number): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function frame(flags: number, options: number[], payload: Uint8Array): Uint8Array {
+  const hl = 3 + options.length;
+  const out = new Uint8Array(hl * 4 + payload.length);
+  const view = new DataView(out.buffer);
+  out[0] = 0x10 | hl;
+  out[1] = flags;
+  view.setUint32(2, payload.length, true);
+  view.setUint32(6, crc32(out, 6), true);
+  options.forEach((option, i) => view.setUint32(12 + i * 4, option, true));
+  out.set(payload, hl * 4);
+  return out;
+}
+
+class BareWorker {
+  private buffer = new Uint8Array(0);
+  private waiting: ((payload: Uint8Array) => void) | undefined;
+  readonly child: ChildProcess;
+
+  constructor() {
+    this.child = platform.spawn({
+      cmd: ["php", ECHO_PHP],
+      env: { ...process.env } as Record<string, string>,
+      stdout: "pipe",
+      stderr: "inherit",
+      onStdout: (chunk) => this.onData(chunk),
+    });
+  }
+
+  private onData(chunk: Uint8Array): void {
+    const joined = new Uint8Array(this.buffer.length + chunk.length);
+    joined.set(this.buffer);
+    joined.set(chunk, this.buffer.length);
+    this.buffer = joined;
+    if (this.buffer.length < 12) return;
+    const hl = this.buffer[0] & 0x0f;
+    const length = new DataView(this.buffer.buffer, this.buffer.byteOffset).getUint32(2, true);
+    if (this.buffer.length < hl * 4 + length) return;
+    const payload = this.buffer.subarray(hl * 4, hl * 4 + length);
+    this.buffer = this.buffer.subarray(hl * 4 + length);
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve?.(payload);
+  }
+
+  roundTrip(data: Uint8Array): Promise<Uint8Array> {
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.child.write(data);
+    });
+  }
+
+  async handshake(): Promise<void> {
+    await this.roundTrip(frame(0x09, [], new TextEncoder().encode(`{"pid":${platform.pid}}`)));
+  }
+
+  exec(): Promise<Uint8Array> {
+    const payload = new Uint8Array(context.length + body.length);
+    payload.set(context);
+    payload.set(body, context.length);
+    return this.roundTrip(frame(0, [context.length], payload));
+  }
+
+  async close(): Promise<void> {
+    this.child.write(frame(0x09, [], new TextEncoder().encode('{"stop":true}')));
+    await this.child.exited;
+  }
+}
+
+// ---- measuring ------------------------------------------------------------------------------------
+
+interface Result {
+  name: string;
+  workers: number;
+  p50: number;
+  p99: number;
+  rps: number;
+}
+
+/** `lanes` concurrent sequential loops sharing `total` requests; latency in µs. */
+async function measure(name: string, workers: number, lanes: number, total: number, run: (lane: number) => Promise<unknown>): Promise<Result> {
+  for (let i = 0; i < WARMUP; i++) await run(i % lanes);
+  const latencies = new Float64Array(total);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
+    while (next < total) {
+      const i = next++;
+      const t0 = performance.now();
+      await run(lane);
+      latencies[i] = (performance.now() - t0) * 1000;
+    }
+  }));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort();
+  return {
+    name,
+    workers,
+    p50: latencies[Math.floor(total * 0.5)],
+    p99: latencies[Math.floor(total * 0.99)],
+    rps: total / elapsed,
+  };
+}
+
+/** The round with the median p50. */
+function median(rounds: Result[]): Result {
+  return [...rounds].sort((a, b) => a.p50 - b.p50)[Math.floor(rounds.length / 2)];
+}
+
+const silent: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error(message) {
+    console.error(message);
+  },
+  raw() {},
+  child() {
+    return silent;
+  },
+};
+
+async function poolOf(workers: number): Promise<Pool> {
+  const config: PoolConfig = {
+    debug: false,
+    num_workers: workers,
+    max_jobs: 0,
+    max_queue_size: 0,
+    allocate_timeout: 60_000,
+    reset_timeout: 60_000,
+    stream_timeout: 60_000,
+    destroy_timeout: 60_000,
+  };
+  return await createPool({
+    name: "bench",
+    config,
+    logger: silent,
+    platform,
+    spawnWorker: () =>
+      spawnWorker({
+        command: ["php", ECHO_PHP],
+        env: { ...process.env } as Record<string, string>,
+        relay: "pipes",
+        allocateTimeoutMs: 60_000,
+        logger: silent,
+      }),
+  });
+}
+
+async function main(): Promise<void> {
+  const results: Result[] = [];
+  const payload = { context, body, codec: 0 };
+  for (const workers of [1, 2]) {
+    const bare = Array.from({ length: workers }, () => new BareWorker());
+    await Promise.all(bare.map((w) => w.handshake()));
+    const pool = await poolOf(workers);
+    // Alternate rounds so neither side gets a quieter machine (2 cores shared with other work).
+    const bareRounds: Result[] = [];
+    const poolRounds: Result[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      bareRounds.push(await measure("bare loop", workers, workers, REQUESTS, (lane) => bare[lane].exec()));
+      poolRounds.push(await measure("rr pool", workers, workers, REQUESTS, () => pool.exec(payload)));
+    }
+    results.push(median(bareRounds), median(poolRounds));
+    await Promise.all(bare.map((w) => w.close()));
+    await pool.destroy();
+  }
+
+  const runtime = `${platform.runtime.name} ${platform.runtime.version}`;
+  console.log(
+    `Pool benchmark (${runtime}; ${ROUNDS} alternating rounds of ${REQUESTS} requests after ${WARMUP} warm-up, ` +
+      `median round shown; 64-byte body, php echo worker over pipes)`,
+  );
+  console.log("| setup | workers | p50 µs | p99 µs | req/s | p50 vs bare | req/s vs bare |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const r of results) {
+    const bare = results.find((b) => b.name === "bare loop" && b.workers === r.workers) as Result;
+    console.log(
+      `| ${r.name} | ${r.workers} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${Math.round(r.rps)} | ` +
+        `${(r.p50 / bare.p50).toFixed(2)}× | ${(r.rps / bare.rps).toFixed(2)}× |`,
+    );
+  }
+}
+
+await main();
