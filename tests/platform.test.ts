@@ -400,6 +400,12 @@ describe("sockets", () => {
     const listener = await platform.listen({ transport: "unix", path }, echoServerHandlers(accepted));
     try {
       assert.deepEqual(listener.address, { transport: "unix", path });
+      // A socket somebody listens on is not stale: a second listener is refused and the first keeps it.
+      await assert.rejects(
+        platform.listen({ transport: "unix", path }, echoServerHandlers([])),
+        (error: Error) => error.message.includes(path) && error.message.includes("another process is listening"),
+      );
+      assert.ok(lstatSync(path).isSocket());
       const received: Uint8Array[] = [];
       let closed = false;
       const conn = await platform.connect({ transport: "unix", path }, {

@@ -8,8 +8,8 @@ import {
   libcPath,
   orphanZombies,
   processMemory,
+  prepareUnixSocketPath,
   removeOwnSocket,
-  removeStaleSocket,
   signalName,
   socketError,
   spawnError,
@@ -419,34 +419,34 @@ export class BunPlatform implements Platform {
     return this.#waitpid;
   }
 
-  listen(address: SocketAddress, handlers: ListenHandlers): Promise<Listener> {
+  async listen(address: SocketAddress, handlers: ListenHandlers): Promise<Listener> {
     // Unix peers are unnamed: report the socket path, as connect() does.
     const remote = address.transport === "unix" ? () => address.path : (s: BunSocket) => s.remoteAddress ?? "";
     const socket = bunSocketHandler(handlers, (conn) => handlers.onOpen(conn), remote);
     try {
       if (address.transport === "unix") {
-        removeStaleSocket(address.path);
-        const server = Bun.listen({ unix: address.path, socket });
         const path = address.path;
-        return Promise.resolve({
+        await prepareUnixSocketPath(path);
+        const server = Bun.listen({ unix: path, socket });
+        return {
           address: { transport: "unix", path },
           close() {
             server.stop(false);
             removeOwnSocket(path);
             return Promise.resolve();
           },
-        });
+        };
       }
       const server = Bun.listen({ hostname: address.hostname, port: address.port, socket });
-      return Promise.resolve({
+      return {
         address: { transport: "tcp", hostname: address.hostname, port: server.port },
         close() {
           server.stop(false);
           return Promise.resolve();
         },
-      });
+      };
     } catch (error) {
-      return Promise.reject(socketError("listen on", address, error));
+      throw socketError("listen on", address, error);
     }
   }
 

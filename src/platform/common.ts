@@ -5,6 +5,7 @@
 import { lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { execFile } from "node:child_process";
+import { createConnection } from "node:net";
 import type { SocketAddress } from "./types.ts";
 
 /** "linux-x64", "darwin-arm64", ...: the naming used for our binaries. */
@@ -88,15 +89,50 @@ export function orphanZombies(parent: number, ours: ReadonlySet<number>): number
   return zombies;
 }
 
+/** True when something accepts connections on the unix socket at `path`. */
+function socketInUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection({ path });
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => {
+      probe.destroy();
+      resolve(false);
+    });
+  });
+}
+
 /**
- * Before binding a unix socket: remove a stale socket file left by a previous
- * run. Anything that is not a socket is left alone (bind then fails clearly).
+ * Before binding a unix socket: remove a stale socket file left by a process
+ * that is gone. A socket someone still listens on is refused with a clear
+ * error; anything that is not a socket is left alone (bind then fails).
  */
-export function removeStaleSocket(path: string): void {
+export async function prepareUnixSocketPath(path: string): Promise<void> {
+  let isSocket = false;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // Not there: nothing to do.
+  }
+  if (!isSocket) return;
+  if (await socketInUse(path)) {
+    throw new Error(`another process is listening on it; stop it or choose another socket path`);
+  }
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone meanwhile.
+  }
+}
+
+/** After closing a unix listener: remove the socket file we created. */
+export function removeOwnSocket(path: string): void {
   try {
     if (lstatSync(path).isSocket()) unlinkSync(path);
   } catch {
-    // Not there: nothing to do.
+    // Already gone.
   }
 }
 
@@ -106,11 +142,6 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Remove the socket file we created, if it is still a socket. */
-export function removeOwnSocket(path: string): void {
-  removeStaleSocket(path);
 }
 
 export function describeAddress(address: SocketAddress): string {

@@ -19,8 +19,8 @@ import {
   libcPath,
   orphanZombies,
   processMemory,
+  prepareUnixSocketPath,
   removeOwnSocket,
-  removeStaleSocket,
   signalName,
   socketError,
   spawnError,
@@ -378,7 +378,7 @@ export class DenoPlatform implements Platform {
     let listener: Deno.Listener;
     try {
       if (address.transport === "unix") {
-        removeStaleSocket(address.path);
+        await prepareUnixSocketPath(address.path);
         listener = Deno.listen({ transport: "unix", path: address.path });
       } else {
         listener = Deno.listen({ transport: "tcp", hostname: address.hostname, port: address.port });
