@@ -49,7 +49,7 @@ export class JobsPlugin implements Plugin {
   async start(ctx: PluginContext): Promise<void> {
     this.logger = ctx.logger("jobs");
     const config = (ctx.config as unknown as { jobs?: JobsConfig }).jobs;
-    if (!config) throw new ConfigError("Cannot start jobs: the config has no jobs section");
+    if (!config) throw new ConfigError("the config has no jobs section");
     this.config = config;
     this.queue = new JobQueue(config.pipeline_size);
     this.driverCtx = { queue: this.queue, logger: this.logger, config: ctx.config, timeoutMs: config.timeout };
@@ -68,16 +68,15 @@ export class JobsPlugin implements Plugin {
     }
     for (const name of config.consume) {
       const driver = this.drivers.get(name);
-      if (!driver) {
-        throw new ConfigError(
-          `Cannot start jobs: jobs.consume names the pipeline "${name}", which is not defined under jobs.pipelines`,
-        );
+      if (driver) await this.withTimeout(`start pipeline "${name}"`, driver.run());
+      else {
+        // Allowed: a pipeline declared later over RPC starts consuming at once.
+        this.logger.info(`jobs.consume names "${name}", which is not under jobs.pipelines; it starts when declared`);
       }
-      await this.withTimeout(`start pipeline "${name}"`, driver.run());
     }
 
     const server = ctx.plugin<PoolProvider>("server");
-    if (!server?.newPool) throw new RRError("Cannot start jobs: the server plugin is not running");
+    if (!server?.newPool) throw new RRError("the server plugin is not running; add a server section with a worker command");
     this.pool = await server.newPool("jobs", config.pool, { RR_MODE: "jobs" });
     this.consumer = new Consumer(this.queue, this.pool, this.logger);
     this.consumer.start(pollerCount(config.pool, ctx.platform.cpuCount()));
