@@ -169,6 +169,48 @@ describe("pool", () => {
     assert.equal((await call(p, "after reset")).body, "after reset");
   });
 
+  it("reports CPU use per worker from /proc", async () => {
+    const p = await pool({ num_workers: 1 });
+    const { pid } = await call(p, "burn:300");
+    const [info] = await p.workers();
+    assert.equal(info.pid, pid);
+    assert.ok(info.CPUPercent > 10 && info.CPUPercent <= 100, `CPUPercent ${info.CPUPercent}`);
+  });
+
+  it("a cancelled stream gives its worker back to the pool", async () => {
+    const p = await pool({ num_workers: 1 }, { script: "stream.php" });
+    const response = await p.exec(request("50:20", "ctx"));
+    assert.ok(response.stream);
+    await response.stream.cancel();
+    const next = await p.exec(request("1", "next"));
+    assert.equal(text(next).context, "next");
+    if (next.stream) for await (const _ of next.stream) { /* drain */ }
+    assert.deepEqual(p.stats().workersByState, { ready: 1 });
+  });
+
+  it("reset_timeout bounds a reset: a worker still busy then is killed", async () => {
+    const p = await pool({ num_workers: 1, reset_timeout: "300ms" });
+    const [before] = await pids(p);
+    const stuck = call(p, "sleep:5000").then(() => undefined, (error: unknown) => error);
+    const started = Date.now();
+    await p.reset();
+    assert.ok(Date.now() - started < 2000, `reset took ${Date.now() - started} ms`);
+    assert.ok((await stuck) instanceof WorkerCrashedError);
+    assert.ok(!alive(before));
+    assert.equal((await call(p, "after")).body, "after");
+  });
+
+  it("destroy_timeout bounds a destroy: workers still busy then are killed", async () => {
+    const p = await testPool({ num_workers: 1, destroy_timeout: "300ms" });
+    const [before] = await pids(p);
+    const stuck = call(p, "sleep:5000").then(() => undefined, (error: unknown) => error);
+    const started = Date.now();
+    await p.destroy();
+    assert.ok(Date.now() - started < 2000, `destroy took ${Date.now() - started} ms`);
+    assert.ok((await stuck) instanceof WorkerCrashedError);
+    assert.ok(!alive(before));
+  });
+
   it("destroy drains in-flight work, then refuses new work and stops every worker", async () => {
     const p = await testPool({ num_workers: 2 });
     const before = await pids(p);
