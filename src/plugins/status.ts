@@ -42,6 +42,9 @@ export class StatusPlugin implements Plugin {
   private server: HttpServer | undefined;
   private shuttingDown = false;
   private readonly removeSignalHandlers: Array<() => void> = [];
+  private drainWatch: ReturnType<typeof setInterval> | undefined;
+  private drainLimitMs = 60_000;
+  private ctx: PluginContext | undefined;
 
   /** The port actually bound (the real one when 0 was configured). */
   get port(): number | undefined {
@@ -53,6 +56,8 @@ export class StatusPlugin implements Plugin {
     if (!section?.address) throw new RRError('Cannot start status: status.address is required, e.g. address: "127.0.0.1:2114"');
     const unavailable = section.unavailable_status_code ?? 503;
     const timeoutMs = section.check_timeout ?? 60_000;
+    this.ctx = ctx;
+    this.drainLimitMs = timeoutMs;
     let hostPort;
     try {
       hostPort = parseHostPort(section.address, "status.address");
@@ -73,12 +78,39 @@ export class StatusPlugin implements Plugin {
     ctx.logger("status").info(`status listening on http://${section.address.replace(/:\d+$/, `:${this.server.port}`)}`);
   }
 
-  async stop(_force: boolean): Promise<void> {
+  /**
+   * Plugins stop in reverse start order, so status would go first; but orchestrators must see
+   * "shutting down" while the worker plugins drain. Unless forced, the endpoint stays up (answering
+   * 200/503 "service is shutting down") until no plugin has workers left, bounded by check_timeout.
+   */
+  async stop(force: boolean): Promise<void> {
     this.shuttingDown = true;
     this.removeSignals();
     const server = this.server;
-    this.server = undefined;
-    await server?.stop(true);
+    if (!server) return;
+    if (force) {
+      this.server = undefined;
+      clearInterval(this.drainWatch);
+      await server.stop(true);
+      return;
+    }
+    if (this.drainWatch !== undefined) return;
+    const deadline = Date.now() + this.drainLimitMs;
+    this.drainWatch = setInterval(async () => {
+      const busy = await this.anyWorkers().catch(() => false);
+      if (busy && Date.now() < deadline) return;
+      clearInterval(this.drainWatch);
+      if (this.server === server) this.server = undefined;
+      await server.stop(true);
+    }, 100);
+  }
+
+  private async anyWorkers(): Promise<boolean> {
+    if (!this.ctx) return false;
+    for (const plugin of listPlugins(this.ctx)) {
+      if (plugin.workers && (await plugin.workers()).length > 0) return true;
+    }
+    return false;
   }
 
   private removeSignals(): void {
