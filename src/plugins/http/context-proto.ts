@@ -4,7 +4,7 @@
 //   10 attributes (map<string, HeaderValue>); 7 raw_query string; 8 parsed bool; 9 uploads bytes.
 //   HeaderValue: 1 value (repeated bytes).   Response: 1 status int64; 2 headers map.
 import { canonicalHeaderName } from "./canonical.ts";
-import { isSkippedRequestHeader, type RequestContext, type ResponseContext } from "./context.ts";
+import { headersInit, isSkippedRequestHeader, type RequestContext, type ResponseContext } from "./context.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -127,7 +127,7 @@ export function decodeProtoResponse(bytes: Uint8Array): ResponseContext {
     else if (field === 2 && wire === 2) readMapEntry(r.bytes(), headers);
     else r.skip(wire);
   }
-  return { status: status === 0 ? 200 : status, headers };
+  return { status: status === 0 ? 200 : status, headers, init: headersInit(headers) };
 }
 
 function readMapEntry(entry: Uint8Array, into: Array<[string, string]>): void {

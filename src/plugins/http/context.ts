@@ -25,6 +25,19 @@ export interface ResponseContext {
   status: number;
   /** [name, value] pairs, one per header value, in the worker's order. */
   headers: Array<[string, string]>;
+  /** The same headers in the cheapest form the Response constructor takes (built once). */
+  init: HeadersInit;
+}
+
+/** A plain object when every name is unique (cheapest for the runtimes), else the pairs. */
+export function headersInit(pairs: Array<[string, string]>): HeadersInit {
+  const out: Record<string, string> = {};
+  for (const [name, value] of pairs) {
+    const key = name.toLowerCase();
+    if (key in out) return pairs;
+    out[key] = value;
+  }
+  return out;
 }
 
 /** Headers RoadRunner never forwards to PHP: Go keeps Host in r.Host and strips Transfer-Encoding. */

@@ -44,7 +44,7 @@ export function singleFrameResponse(reply: Payload): Response {
   const ctx = decodeResponseContext(reply);
   checkStatus(ctx.status);
   const body = reply.body.length > 0 && !isNullBodyStatus(ctx.status) ? reply.body : null;
-  return new Response(asBody(body), { status: ctx.status, headers: ctx.headers });
+  return new Response(asBody(body), { status: ctx.status, headers: ctx.init });
 }
 
 /**
@@ -79,7 +79,7 @@ export async function streamedResponse(first: WorkerResponse, stream: ResponseSt
         }
       }
       if (frame.body.length > 0) {
-        final ??= { status: 200, headers: [] };
+        final ??= { status: 200, headers: [], init: {} };
         pending.push(frame.body);
       }
       if (final !== null) break;
@@ -95,7 +95,7 @@ export async function streamedResponse(first: WorkerResponse, stream: ResponseSt
     finish();
     throw error;
   }
-  const ctx = final ?? { status: 200, headers: [] };
+  const ctx = final ?? { status: 200, headers: [], init: {} };
   let headers: Array<[string, string]> = ctx.headers;
   if (hints.length > 0) {
     const present = new Set(headers.map(([name]) => name.toLowerCase()));
