@@ -239,6 +239,17 @@ describe("spawn", () => {
     assert.ok(Date.now() - started < 2500);
     assert.equal(platform.kill(-child.pid, "SIGKILL"), true);
   });
+
+  it("keeps reading after the exit while a grandchild's output still flows", async () => {
+    // The grandchild writes for ~1.4 s (longer than the 1 s grace), then holds the pipe silently.
+    const { child, stdout } = track(run({
+      cmd: ["sh", "-c", "(i=0; while [ $i -lt 14 ]; do echo $i; i=$((i+1)); sleep 0.1; done; exec sleep 5) & exit 0"],
+    }));
+    const status = await within(child.exited, 4500, "sh to exit");
+    assert.deepEqual(status, { code: 0, signal: null });
+    assert.equal(stdout(), Array.from({ length: 14 }, (_, i) => `${i}\n`).join(""));
+    platform.kill(-child.pid, "SIGKILL");
+  });
 });
 
 describe("process control", () => {

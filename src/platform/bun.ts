@@ -3,7 +3,6 @@
 
 import { cpus } from "node:os";
 import {
-  DRAIN_GRACE_MS,
   isNoSuchProcess,
   libcPath,
   orphanZombies,
@@ -14,6 +13,7 @@ import {
   socketError,
   spawnError,
   targetName,
+  whenPipesSilent,
   WNOHANG,
 } from "./common.ts";
 import type {
@@ -138,11 +138,16 @@ const Bun = (globalThis as unknown as { Bun: BunApi }).Bun;
 // ---- processes ----
 
 /** Drain a child's output stream into a callback; resolves when the stream ends. */
-async function pump(reader: ReadableStreamDefaultReader<Uint8Array>, onChunk: ((chunk: Uint8Array) => void) | undefined): Promise<void> {
+async function pump(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  onChunk: ((chunk: Uint8Array) => void) | undefined,
+  activity: { chunks: number },
+): Promise<void> {
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
+      activity.chunks++;
       if (onChunk && value.byteLength > 0) onChunk(value);
     }
   } catch {
@@ -165,24 +170,25 @@ class BunChild implements ChildProcess {
     this.#stdin = proc.stdin ?? null;
     const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
     const drains: Promise<void>[] = [];
+    const activity = { chunks: 0 };
     if (proc.stdout) {
       const reader = proc.stdout.getReader();
       readers.push(reader);
-      drains.push(pump(reader, options.onStdout));
+      drains.push(pump(reader, options.onStdout, activity));
     }
     if (proc.stderr) {
       const reader = proc.stderr.getReader();
       readers.push(reader);
-      drains.push(pump(reader, options.onStderr));
+      drains.push(pump(reader, options.onStderr, activity));
     }
     ours.add(proc.pid);
     this.exited = proc.exited.then(async () => {
       // A grandchild that inherited our pipes must not keep `exited` pending forever.
-      const grace = setTimeout(() => {
+      const cancel = readers.length === 0 ? () => {} : whenPipesSilent(() => activity.chunks, () => {
         for (const reader of readers) reader.cancel().catch(() => {});
-      }, DRAIN_GRACE_MS);
+      });
       await Promise.all(drains);
-      clearTimeout(grace);
+      cancel();
       this.#done = true;
       this.#stdin = null;
       ours.delete(proc.pid);

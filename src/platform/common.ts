@@ -25,6 +25,22 @@ export function libcPath(): string | null {
 /** After a child exits, how long to wait for its pipes to reach EOF (a grandchild may hold them open). */
 export const DRAIN_GRACE_MS = 1000;
 
+/**
+ * After a child exited: call `giveUp` once its pipes have delivered nothing for
+ * DRAIN_GRACE_MS (output still flowing keeps us waiting). Returns a canceller.
+ */
+export function whenPipesSilent(activity: () => number, giveUp: () => void): () => void {
+  let seen = activity();
+  const check = () => {
+    const now = activity();
+    if (now === seen) return giveUp();
+    seen = now;
+    timer = setTimeout(check, DRAIN_GRACE_MS);
+  };
+  let timer = setTimeout(check, DRAIN_GRACE_MS);
+  return () => clearTimeout(timer);
+}
+
 /** waitpid's WNOHANG: 1 on Linux and macOS. */
 export const WNOHANG = 1;
 

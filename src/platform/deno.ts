@@ -14,7 +14,6 @@ import { spawn as nodeSpawn } from "node:child_process";
 import type { ChildProcess as NodeChildProcess } from "node:child_process";
 import { basename } from "node:path";
 import {
-  DRAIN_GRACE_MS,
   isNoSuchProcess,
   libcPath,
   orphanZombies,
@@ -25,6 +24,7 @@ import {
   socketError,
   spawnError,
   targetName,
+  whenPipesSilent,
   WNOHANG,
 } from "./common.ts";
 import type {
@@ -59,14 +59,13 @@ class DenoChild implements ChildProcess {
     ours.add(pid);
     const onStdout = options.onStdout;
     const onStderr = options.onStderr;
+    let chunks = 0;
     if (child.stdout) {
-      if (onStdout) child.stdout.on("data", (chunk: Uint8Array) => onStdout(chunk));
-      else child.stdout.resume();
+      child.stdout.on("data", onStdout ? (chunk: Uint8Array) => (chunks++, onStdout(chunk)) : () => chunks++);
       child.stdout.on("error", () => {});
     }
     if (child.stderr) {
-      if (onStderr) child.stderr.on("data", (chunk: Uint8Array) => onStderr(chunk));
-      else child.stderr.resume();
+      child.stderr.on("data", onStderr ? (chunk: Uint8Array) => (chunks++, onStderr(chunk)) : () => chunks++);
       child.stderr.on("error", () => {});
     }
     // EPIPE and friends: the child is gone; `exited` tells the caller.
@@ -74,12 +73,12 @@ class DenoChild implements ChildProcess {
       this.#stdinOpen = false;
     });
     this.exited = new Promise<ExitStatus>((resolve) => {
-      let grace: ReturnType<typeof setTimeout> | undefined;
+      let cancelGrace = () => {};
       const finish = (code: number | null, signal: string | null) => {
         if (this.#done) return;
         this.#done = true;
         this.#stdinOpen = false;
-        if (grace !== undefined) clearTimeout(grace);
+        cancelGrace();
         ours.delete(pid);
         const name = signalName(signal);
         resolve({ code: name ? null : code, signal: name });
@@ -89,11 +88,11 @@ class DenoChild implements ChildProcess {
       // A grandchild that inherited our pipes must not keep `exited` pending forever.
       child.on("exit", (code: number | null, signal: string | null) => {
         if (this.#done) return;
-        grace = setTimeout(() => {
+        cancelGrace = whenPipesSilent(() => chunks, () => {
           child.stdout?.destroy();
           child.stderr?.destroy();
           finish(code, signal);
-        }, DRAIN_GRACE_MS);
+        });
       });
     });
   }
