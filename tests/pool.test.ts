@@ -211,6 +211,14 @@ describe("pool", () => {
     assert.ok(!alive(before));
   });
 
+  it("kills what a worker left running in its process group when it goes", async () => {
+    const p = await testPool({ num_workers: 1 });
+    const orphan = Number((await call(p, "fork")).body);
+    assert.ok(orphan > 0 && alive(orphan), "the worker started a background process");
+    await p.destroy();
+    await waitFor(() => !alive(orphan), 3000, "the background process to be killed");
+  });
+
   it("destroy drains in-flight work, then refuses new work and stops every worker", async () => {
     const p = await testPool({ num_workers: 2 });
     const before = await pids(p);

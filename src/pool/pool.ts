@@ -381,6 +381,9 @@ export class WorkerPool implements Pool {
   }
 
   private onWorkerExit(slot: Slot, code: number | null, signal: string | null): void {
+    // Whatever the worker left running in its process group (background jobs, forks) goes too.
+    // The group id stays reserved while any member lives, so this cannot hit an unrelated process.
+    this.platform.kill(-slot.worker.pid, "SIGKILL");
     if (slot.retired) return;
     const tail = slot.worker.stderrTail().trim();
     this.logger.warn(`Worker ${slot.worker.pid} of pool "${this.name}" exited unexpectedly`, {
