@@ -97,7 +97,11 @@ export class ServerPlugin implements Plugin {
     });
     // destroy() is idempotent: stop() destroys whatever its owner did not.
     this.pools.add(pool);
-    logger.debug(`Pool "${name}" started`, { command: command.join(" "), relay: config.relay });
+    logger.debug(`Pool "${name}" started`, {
+      command: command.join(" "),
+      relay: relay === "pipes" ? "pipes" : relay.address,
+      workers: poolCfg.debug ? "debug: one per request" : Object.values(pool.stats().workersByState).reduce((sum, n) => sum + n, 0),
+    });
     return pool;
   }
 

@@ -143,7 +143,6 @@ export class WorkerPool implements Pool {
       if (result.status === "fulfilled") this.addSlot(result.value, "base");
     }
     this.supervisor?.start();
-    this.logger.debug("Pool started", { pool: this.name, workers: this.numWorkers, debug: this.debug });
   }
 
   // ---- exec -------------------------------------------------------------------------------------
@@ -358,7 +357,7 @@ export class WorkerPool implements Pool {
       if (index >= 0) this.idle.splice(index, 1);
     }
     const worker = slot.worker;
-    this.logger.debug("Replacing worker", { pool: this.name, pid: worker.pid, state: WORKER_STATE_NAMES[state], reason });
+    this.logger.debug("Stopping worker", { pool: this.name, pid: worker.pid, state: WORKER_STATE_NAMES[state], reason });
     this.exiting.add(worker);
     void worker.exited.then(() => this.exiting.delete(worker));
     void worker.stop(this.stopTimeoutMs).catch((error: unknown) => {
