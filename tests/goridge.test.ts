@@ -1,7 +1,7 @@
 // Frame codec against the byte vectors of shared/spec/goridge.md §5.1, plus decoder edge cases.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { crc32, encodeFrame, FLAG, type Frame, FrameDecoder, FrameError, STREAM_BITS } from "../src/goridge/frame.ts";
+import { crc32, encodeFrame, encodePayloadFrame, FLAG, type Frame, FrameDecoder, FrameError, STREAM_BITS } from "../src/goridge/frame.ts";
 import { ScriptNotFoundError } from "../src/errors.ts";
 
 const enc = new TextEncoder();
@@ -164,6 +164,14 @@ describe("goridge frame codec", () => {
   it("encodes payload parts back to back (context ‖ body)", () => {
     const a = encodeFrame(0, 0, [15], utf8('ctx-was:{"k":1}'), utf8("echo:hello"));
     assert.equal(toHex(a), toHex(hex(V.find((v) => v.name.startsWith("V9"))!.bytes)));
+  });
+
+  it("encodePayloadFrame matches the worker data vectors (V6-V9, V11, V12, V15, V16)", () => {
+    for (const v of V.filter((x) => x.options.length === 1)) {
+      const split = v.options[0];
+      const got = encodePayloadFrame(v.flags, v.byte10, v.payload.subarray(0, split), v.payload.subarray(split));
+      assert.equal(toHex(got), toHex(hex(v.bytes)), v.name);
+    }
   });
 
   it("decodes every vector fed one byte at a time", () => {

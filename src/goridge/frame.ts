@@ -384,12 +384,29 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /**
  * A worker data frame (options [context length], payload context ‖ body) in one
- * allocation, without encodeFrame's rest-argument array: this is the exec hot path.
+ * allocation, without an options array: this is the exec hot path.
  */
 export function encodePayloadFrame(flags: number, byte10: number, context: Uint8Array, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(16 + context.length + body.length);
-  writeHeader(out, flags, byte10, [context.length], context.length + body.length);
+  const n = context.length;
+  const length = n + body.length;
+  const out = new Uint8Array(16 + length);
+  out[0] = 0x14;
+  out[1] = flags;
+  out[2] = length & 0xff;
+  out[3] = (length >>> 8) & 0xff;
+  out[4] = (length >>> 16) & 0xff;
+  out[5] = (length >>> 24) & 0xff;
+  const crc = crc32(out, 0, 6);
+  out[6] = crc & 0xff;
+  out[7] = (crc >>> 8) & 0xff;
+  out[8] = (crc >>> 16) & 0xff;
+  out[9] = (crc >>> 24) & 0xff;
+  out[10] = byte10;
+  out[12] = n & 0xff;
+  out[13] = (n >>> 8) & 0xff;
+  out[14] = (n >>> 16) & 0xff;
+  out[15] = (n >>> 24) & 0xff;
   out.set(context, 16);
-  out.set(body, 16 + context.length);
+  out.set(body, 16 + n);
   return out;
 }
