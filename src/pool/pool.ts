@@ -151,9 +151,19 @@ export class WorkerPool implements Pool {
     if (this.closed) throw this.closedError();
     if (this.debug) return this.execDebug(payload);
     for (let attempt = 0; ; attempt++) {
-      const slot = this.idle.pop() ?? (await this.waitForWorker(signal));
-      slot.busy = true;
-      this.busyCount++;
+      let slot = this.idle.pop();
+      if (slot) {
+        slot.busy = true;
+        this.busyCount++;
+      } else {
+        // handOut() marked it busy already, so nothing can retire it as idle in between.
+        slot = await this.waitForWorker(signal);
+        if (slot.retired) {
+          // It died between the hand-over and now: not this request's fault, wait for another.
+          attempt--;
+          continue;
+        }
+      }
       let response: WorkerResponse;
       try {
         response = await slot.worker.exec(payload, this.execOptions);
@@ -273,6 +283,8 @@ export class WorkerPool implements Pool {
       waiter.settled = true;
       clearTimeout(waiter.timer);
       this.dropAbortListener(waiter);
+      slot.busy = true;
+      this.busyCount++;
       waiter.resolve(slot);
       return;
     }
