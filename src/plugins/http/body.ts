@@ -1,8 +1,8 @@
 // What goes into the body part of the request frame (spec http.md §2.3): raw bytes, or a
 // urlencoded/multipart form parsed into the PHP-style JSON tree (parsed: true) plus uploads.
 import { buildDataTree } from "./form-tree.ts";
-import { asBody } from "./middleware.ts";
-import { buildUploadsTree, storeUpload, type UploadedFile, type UploadRules } from "./uploads.ts";
+import { MultipartError, multipartBoundary, parseMultipartBody } from "./multipart.ts";
+import { buildUploadsTree, storeUpload, UploadedFile, type UploadRules } from "./uploads.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -44,8 +44,8 @@ export function parseUrlencoded(method: string, bytes: Uint8Array): PreparedBody
 }
 
 /**
- * Parse multipart/form-data with the runtime's own parser. Files are written to the uploads dir;
- * every written path is pushed to `created` (also on failure) so the caller can delete them.
+ * Parse multipart/form-data. Files are written to the uploads dir concurrently; every written path
+ * is pushed to `created` (also on failure) so the caller can delete them.
  */
 export async function parseMultipart(
   method: string,
@@ -57,22 +57,24 @@ export async function parseMultipart(
   const fields = new Map<string, string[]>();
   const files = new Map<string, UploadedFile[]>();
   if (hasPostForm(method) && bytes.length > 0) {
-    const form = await new Response(asBody(bytes), { headers: { "content-type": contentType } }).formData();
+    const boundary = multipartBoundary(contentType);
+    if (boundary === null) throw new MultipartError("multipart Content-Type has no boundary");
     const pending: Array<Promise<void>> = [];
-    for (const [key, value] of form) {
-      if (typeof value === "string") {
-        const list = fields.get(key);
+    for (const part of parseMultipartBody(bytes, boundary)) {
+      if (part.filename === null) {
+        const value = decoder.decode(part.data);
+        const list = fields.get(part.name);
         if (list) list.push(value);
-        else fields.set(key, [value]);
+        else fields.set(part.name, [value]);
         continue;
       }
-      // Keep the order of the parts in each key's list while files are written concurrently.
-      let list = files.get(key);
-      if (!list) files.set(key, list = []);
+      // Keep each key's files in part order while they are written concurrently.
+      let list = files.get(part.name);
+      if (!list) files.set(part.name, list = []);
       const index = list.length;
-      list.push(undefined as unknown as UploadedFile);
       const target = list;
-      pending.push(storeUpload(value, rules, created).then((upload) => {
+      target.push(new UploadedFile(part.filename, part.contentType, 0, 0, ""));
+      pending.push(storeUpload(part.filename, part.contentType, part.data, rules, created).then((upload) => {
         target[index] = upload;
       }));
     }

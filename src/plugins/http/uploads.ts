@@ -2,12 +2,11 @@
 // as {name, mime, size, error, tmpName}, and deleted once the response has been sent.
 import { randomInt } from "node:crypto";
 import { unlink, writeFile } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
+import { extname, join } from "node:path";
 import { mountFormKey, type Tree } from "./form-tree.ts";
 
 /** PHP UPLOAD_ERR_* codes. */
 export const UPLOAD_OK = 0;
-export const UPLOAD_ERR_NO_FILE = 4;
 export const UPLOAD_ERR_NO_TMP_DIR = 6;
 export const UPLOAD_ERR_CANT_WRITE = 7;
 export const UPLOAD_ERR_EXTENSION = 8;
@@ -37,18 +36,16 @@ export function isExtensionAllowed(fileName: string, rules: UploadRules): boolea
 }
 
 /** Write one file part to the uploads dir; never throws: failures become PHP error codes. */
-export async function storeUpload(file: File, rules: UploadRules, created: string[]): Promise<UploadedFile> {
-  const name = basename(file.name.replaceAll("\\", "/"));
-  const upload = new UploadedFile(name, file.type || "application/octet-stream", 0, UPLOAD_OK, "");
+export async function storeUpload(
+  name: string,
+  mime: string,
+  data: Uint8Array,
+  rules: UploadRules,
+  created: string[],
+): Promise<UploadedFile> {
+  const upload = new UploadedFile(name, mime, 0, UPLOAD_OK, "");
   if (!isExtensionAllowed(name, rules)) {
     upload.error = UPLOAD_ERR_EXTENSION;
-    return upload;
-  }
-  let data: Uint8Array;
-  try {
-    data = new Uint8Array(await file.arrayBuffer());
-  } catch {
-    upload.error = UPLOAD_ERR_NO_FILE;
     return upload;
   }
   for (let attempt = 0; attempt < 5; attempt++) {
