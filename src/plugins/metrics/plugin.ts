@@ -35,6 +35,7 @@ export class MetricsPlugin implements Plugin {
   private server: HttpServer | undefined;
   private ctx: PluginContext | undefined;
   private readonly startedAt = Date.now();
+  private httpObserved = false;
 
   constructor() {
     this.builtin.declare("rr_http_request_total", { type: "counter", help: "Total number of handled http requests after server restart.", labels: ["status"] });
@@ -53,12 +54,14 @@ export class MetricsPlugin implements Plugin {
   }
 
   observeHttpRequest(status: number, seconds: number): void {
+    this.httpObserved = true;
     const code = [String(status)];
     this.builtin.add("rr_http_request_total", 1, code);
     this.builtin.observe("rr_http_request_duration_seconds", seconds, code);
   }
 
   countNoFreeWorkers(): void {
+    this.httpObserved = true;
     this.builtin.add("rr_http_no_free_workers_total", 1);
   }
 
@@ -119,7 +122,7 @@ export class MetricsPlugin implements Plugin {
       }
     }
     // Request metrics only where there is an http plugin to feed them.
-    if (ctx && listPlugins(ctx).some((p) => p.name === "http")) this.builtin.write(out);
+    if (this.httpObserved || (ctx && listPlugins(ctx).some((p) => p.name === "http"))) this.builtin.write(out);
     this.registry.write(out);
     return out.text();
   }
