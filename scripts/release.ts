@@ -134,7 +134,8 @@ function tarGz(entries: TarEntry[], mtime: number): Uint8Array {
     tar.set(e.data, at + 512);
     at += 512 + Math.ceil(e.data.length / 512) * 512;
   }
-  return gzipSync(tar, { level: 9 });
+  // Level 6 (gzip's default): level 9 takes twice as long for a 2-3% smaller archive.
+  return gzipSync(tar, { level: 6 });
 }
 
 function sha256(data: Uint8Array): string {

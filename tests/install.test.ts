@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
 import { getPlatform } from "../src/platform/index.ts";
 import type { HttpServer } from "../src/platform/index.ts";
 
@@ -17,6 +18,27 @@ const HOST = `${process.platform}-${process.arch}`;
 const ARCHIVE = `rr-${VERSION}-${HOST}.tar.gz`;
 const INSTALLER = join(ROOT, "scripts", "install.sh");
 const SETUP_SNIPPET = join(ROOT, "examples", "ci", "setup-rr.sh");
+const WORKFLOW = join(ROOT, "examples", "ci", "github-actions.yml");
+const HELLO_WORKER = join(ROOT, "tests", "fixtures", "php", "http", "hello.php");
+
+interface WorkflowStep {
+  name?: string;
+  run?: string;
+  uses?: string;
+}
+interface Workflow {
+  env: Record<string, string>;
+  jobs: Record<string, { steps: WorkflowStep[] }>;
+}
+
+/** A TCP port that was free a moment ago (the OS picks it). */
+async function freePort(): Promise<number> {
+  const listener = await getPlatform().listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 }, { onOpen: () => {}, onData: () => {} });
+  const address = listener.address;
+  await listener.close();
+  assert.equal(address.transport, "tcp");
+  return address.transport === "tcp" ? address.port : 0;
+}
 
 interface RunResult {
   code: number | null;
@@ -184,10 +206,18 @@ describe("install.sh against a local release server", () => {
 
   it("installs from a local directory (air-gapped mirror, no downloader used)", { timeout: 240_000 }, async () => {
     await setup();
-    const dir = join(work, "local-bin");
-    const res = await installer({ RR_INSTALL_BASE_URL: `file://${join(work, "release")}`, RR_INSTALL_DIR: dir, RR_INSTALL_DOWNLOADER: "none" });
-    assert.equal(res.code, 0, res.stderr);
-    assert.equal(sha256(join(dir, "rr")), sha256(join(ROOT, "dist", `rr-${HOST}`)));
+    // A small stand-in binary keeps this fast: what is tested is the file:// and plain-path fetch.
+    const script = `#!/bin/sh\necho 'rr version ${VERSION} (stand-in)'\n`;
+    await fakeRelease("mirror", script);
+    for (const base of [`file://${join(work, "mirror")}`, join(work, "mirror")]) {
+      const dir = join(work, "local-bin");
+      rmSync(dir, { recursive: true, force: true });
+      requests.length = 0;
+      const res = await installer({ RR_INSTALL_BASE_URL: base, RR_INSTALL_DIR: dir, RR_INSTALL_DOWNLOADER: "none" });
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(readFileSync(join(dir, "rr"), "utf8"), script);
+      assert.deepEqual(requests, []);
+    }
   });
 
   it("refuses a tampered archive and leaves the existing rr untouched", { timeout: 240_000 }, async () => {
@@ -282,5 +312,64 @@ describe("install.sh against a local release server", () => {
     assert.notEqual(broken.code, 0);
     assert.match(broken.stderr, /404/);
     assert.equal(existsSync(join(work, "ci-cache-2", VERSION, "rr")), false);
+  });
+
+  it("examples/ci/github-actions.yml: its run steps install rr, start it, pass /health, serve requests, stop it", { timeout: 240_000 }, async () => {
+    await setup();
+    const workflow = parseYaml(readFileSync(WORKFLOW, "utf8")) as Workflow;
+    assert.equal(workflow.env.RR_VERSION, VERSION, "the example pins the current release");
+    const steps = Object.values(workflow.jobs)[0].steps.filter((s): s is WorkflowStep & { run: string; name: string } => typeof s.run === "string");
+    assert.deepEqual(steps.map((s) => s.name), ["Install PHP dependencies", "Install rr", "Start rr", "Smoke requests", "Stop rr"]);
+    for (const step of steps) assert.doesNotMatch(step.run, /\$\{\{/, `${step.name} must be plain bash`);
+
+    // The runner's world: the app checkout, RUNNER_TEMP, GITHUB_PATH, HOME (with the rr cache).
+    const app = join(work, "gha-app");
+    const runnerTemp = join(work, "gha-temp");
+    const githubPath = join(work, "gha-path");
+    mkdirSync(app);
+    mkdirSync(runnerTemp);
+    writeFileSync(githubPath, "");
+    writeFileSync(join(app, ".rr.yaml"), `version: "3"\nserver:\n  command: "php ${HELLO_WORKER}"\nhttp:\n  address: 127.0.0.1:8080\n  pool:\n    num_workers: 1\n`);
+    const stepEnv = {
+      ...workflow.env,
+      APP_ADDR: `127.0.0.1:${await freePort()}`,
+      STATUS_ADDR: `127.0.0.1:${await freePort()}`,
+      HOME: join(work, "gha-home"),
+      RUNNER_TEMP: runnerTemp,
+      GITHUB_PATH: githubPath,
+      RR_INSTALL_BASE_URL: `${baseUrl}/release`,
+      TMPDIR: join(work, "tmp"),
+    };
+    // Like the runner: each step is `bash -eo pipefail`, with GITHUB_PATH entries prepended to PATH.
+    const runStep = (step: { run: string }): Promise<RunResult> => {
+      const added = readFileSync(githubPath, "utf8").split("\n").filter(Boolean).reverse();
+      const path = [...added, process.env.PATH ?? "/usr/bin:/bin"].join(":");
+      return run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], { ...stepEnv, PATH: path }, app);
+    };
+    const results = new Map<string, RunResult>();
+    try {
+      for (const step of steps.slice(0, -1)) {
+        const res = await runStep(step);
+        results.set(step.name, res);
+        assert.equal(res.code, 0, `step "${step.name}" failed:\n${res.stdout}\n${res.stderr}`);
+      }
+    } finally {
+      // "Stop rr" has `if: always()`.
+      const stop = await runStep(steps[steps.length - 1]);
+      results.set("Stop rr", stop);
+      const pidFile = join(runnerTemp, "rr.pid");
+      if (existsSync(pidFile)) getPlatform().kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+    }
+    assert.match(results.get("Install rr")?.stderr ?? "", /installed rr/);
+    const start = results.get("Start rr")?.stdout ?? "";
+    assert.match(start, new RegExp(`rr version ${VERSION.replaceAll(".", "\\.")} \\(compiled`));
+    assert.match(start, /rr is healthy/);
+    const smoke = (results.get("Smoke requests")?.stdout ?? "").trim().split("\n");
+    assert.equal(smoke.length, 20);
+    for (const line of smoke) assert.match(line, /^GET \/ -> 200 in /);
+    const stop = results.get("Stop rr");
+    assert.equal(stop?.code, 0, stop?.stdout);
+    assert.match(stop?.stdout ?? "", /rr stopped[\s\S]*rr serve started/);
+    assert.equal(getPlatform().kill(Number(readFileSync(join(runnerTemp, "rr.pid"), "utf8")), "SIGTERM"), false, "rr is gone");
   });
 });
