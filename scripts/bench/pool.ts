@@ -63,16 +63,21 @@ class BareWorker {
       cmd: ["php", ECHO_PHP],
       env: { ...process.env } as Record<string, string>,
       stdout: "pipe",
-      stderr: "inherit",
+      stderr: "pipe",
+      onStderr: () => {},
       onStdout: (chunk) => this.onData(chunk),
     });
   }
 
   private onData(chunk: Uint8Array): void {
-    const joined = new Uint8Array(this.buffer.length + chunk.length);
-    joined.set(this.buffer);
-    joined.set(chunk, this.buffer.length);
-    this.buffer = joined;
+    if (this.buffer.length === 0) {
+      this.buffer = chunk;
+    } else {
+      const joined = new Uint8Array(this.buffer.length + chunk.length);
+      joined.set(this.buffer);
+      joined.set(chunk, this.buffer.length);
+      this.buffer = joined;
+    }
     if (this.buffer.length < 12) return;
     const hl = this.buffer[0] & 0x0f;
     const length = new DataView(this.buffer.buffer, this.buffer.byteOffset).getUint32(2, true);
