@@ -54,7 +54,7 @@ function frame(flags: number, options: number[], payload: Uint8Array): Uint8Arra
 }
 
 class BareWorker {
-  private buffer = new Uint8Array(0);
+  private buffer: Uint8Array = new Uint8Array(0);
   private waiting: ((payload: Uint8Array) => void) | undefined;
   readonly child: ChildProcess;
 
