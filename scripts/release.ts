@@ -12,60 +12,23 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-
-export const TARGETS = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64"] as const;
-export type Target = (typeof TARGETS)[number];
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+import { binaryPath, buildTarget, isUpToDate, ROOT, TARGETS, type Target } from "./build.ts";
 
 class ReleaseError extends Error {}
 
-/** Newest modification time (ms) of the files a binary is built from. */
-function newestSourceMtime(): number {
-  let newest = 0;
-  const visit = (path: string): void => {
-    const st = statSync(path);
-    if (st.isDirectory()) {
-      for (const name of readdirSync(path)) visit(join(path, name));
-    } else if (st.mtimeMs > newest) {
-      newest = st.mtimeMs;
-    }
-  };
-  for (const p of ["src", "package.json", "deno.json", "scripts/build.ts"]) {
-    const full = join(ROOT, p);
-    if (existsSync(full)) visit(full);
-  }
-  return newest;
-}
-
-function bunExecutable(): string {
-  // Under Bun, reuse the running binary; otherwise (e.g. run by Deno) find bun on PATH.
-  return typeof process.versions.bun === "string" ? process.execPath : "bun";
-}
-
-function run(cmd: string[]): void {
-  const res = spawnSync(cmd[0], cmd.slice(1), { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
-  if (res.error) throw new ReleaseError(`Cannot run ${cmd[0]}: ${res.error.message}`);
-  if (res.status !== 0) throw new ReleaseError(`\`${cmd.join(" ")}\` failed with exit code ${res.status ?? res.signal}`);
-}
-
-/** Builds dist/rr-<target> (or keeps a fresh one when `reuse`) and returns its path. */
-function buildBinary(target: Target, reuse: boolean): string {
-  const binary = join(ROOT, "dist", `rr-${target}`);
-  if (reuse && existsSync(binary) && statSync(binary).mtimeMs > newestSourceMtime()) {
+/** dist/rr-<target>, built by scripts/build.ts (or kept when `reuse` and newer than the sources). */
+function binaryFor(target: Target, reuse: boolean): string {
+  const binary = binaryPath(target);
+  if (reuse && isUpToDate(target)) {
     console.log(`reusing ${relative(ROOT, binary)} (newer than the sources)`);
     return binary;
   }
-  if (existsSync(join(ROOT, "scripts", "build.ts"))) {
-    run([bunExecutable(), "scripts/build.ts", target]);
-  } else {
-    run([bunExecutable(), "build", "--compile", "--minify", `--target=bun-${target}`, "src/main.ts", "--outfile", binary]);
-  }
-  if (!existsSync(binary)) throw new ReleaseError(`The build finished but ${relative(ROOT, binary)} is missing`);
+  const started = performance.now();
+  const size = buildTarget(target);
+  console.log(`built ${relative(ROOT, binary)} (${mb(size)}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return binary;
 }
 
@@ -174,7 +137,7 @@ export function release(opts: ReleaseOptions): void {
   const rows: string[] = [];
   for (const target of opts.targets) {
     const started = performance.now();
-    const binary = buildBinary(target, opts.reuse);
+    const binary = binaryFor(target, opts.reuse);
     if (target === hostTarget()) checkVersion(binary, version, target);
     const archive = join(opts.outDir, `rr-${version}-${target}.tar.gz`);
     const inputsMtime = Math.max(
