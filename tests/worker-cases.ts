@@ -355,6 +355,23 @@ export function defineWorkerSuite(relayName: RelayName): void {
       assert.equal(w.state, WorkerState.Errored);
     });
 
+    it("kills a worker that sends malformed responses or frames nobody asked for", async () => {
+      for (const [body, message] of [
+        ["two-options", /sent a response with 2 options; a worker response carries exactly one/],
+        ["short-payload", /context length 100 exceeds the payload \(2 bytes\)/],
+      ] as const) {
+        const w = await spawn("bad-frame.php");
+        await assert.rejects(w.exec(payload("", body)), (e: unknown) => e instanceof WorkerCrashedError && message.test(e.message));
+        assert.equal(w.state, WorkerState.Errored);
+        assert.equal((await w.exited).signal, "SIGKILL");
+      }
+      const w = await spawn("bad-frame.php");
+      assert.equal(text((await w.exec(payload("", "unsolicited"))).body), "ok");
+      assert.equal((await w.exited).signal, "SIGKILL");
+      assert.equal(w.state, WorkerState.Errored);
+      assert.ok(logger.entries.some((e) => e.level === "error" && e.fields?.pid === w.pid && /sent a frame while idle/.test(e.message)));
+    });
+
     it("keeps the Destroyed state once set", async () => {
       const w = await spawn("echo.php");
       w.state = WorkerState.Destroyed;
