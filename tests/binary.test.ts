@@ -12,29 +12,31 @@ const target = process.platform === "linux" && process.arch === "x64" ? "linux-x
 let bin: string;
 let dir: TmpDir;
 
+const SLOW = { timeout: 30_000 };
+
 before(() => {
   dir = makeTmpDir("rr-binary-");
   assert.ok(target, `the binary tests run on linux-x64 (this is ${process.platform}-${process.arch})`);
   if (!isUpToDate(target)) buildTarget(target);
   bin = binaryPath(target);
-});
+}, { timeout: 120_000 });
 after(() => dir.remove());
 
 describe("compiled binary", () => {
-  it("--version says it is compiled and embeds the package version", async () => {
+  it("--version says it is compiled and embeds the package version", SLOW, async () => {
     const { code, stdout } = await runRR(["--version"], { bin });
     assert.equal(code, 0);
     assert.match(stdout, new RegExp(`^rr version ${pkg.version.replace(/\./g, "\\.")} \\(compiled bun \\d+\\.\\d+\\.\\d+, linux-x64\\)\\n$`));
   });
 
-  it("exits 1 on a config error with the message and no stack trace", async () => {
+  it("exits 1 on a config error with the message and no stack trace", SLOW, async () => {
     dir.write("bad/.rr.yaml", `${V3}rpc:\n  listen: 6001\n`);
     const { code, stderr } = await runRR(["serve", "-c", "bad/.rr.yaml"], { bin, cwd: dir.path });
     assert.equal(code, 1);
     assert.match(stderr, /^Cannot load config bad\/\.rr\.yaml: rpc\.listen: expected tcp:\/\/host:port or unix:\/\/\/path\/to\/socket but found "6001"\n$/);
   });
 
-  it("serve starts, then stops on SIGTERM with exit code 0", async () => {
+  it("serve starts, then stops on SIGTERM with exit code 0", SLOW, async () => {
     dir.write("app/.rr.yaml", `${V3}rpc:\n  listen: unix://rpc.sock\nlogs:\n  mode: production\n`);
     const rr = startRR(["serve", "-c", "app/.rr.yaml"], { bin, cwd: dir.path });
     try {

@@ -11,7 +11,8 @@ import { loadConfig } from "../src/config/schema.ts";
 import { createLogging } from "../src/logs/index.ts";
 import { getPlatform } from "../src/platform/index.ts";
 import type { Plugin, PluginContext } from "../src/plugins/types.ts";
-import { IS_DENO, makeTmpDir, runRR, startRR, stripAnsi, type TmpDir } from "./helpers/index.ts";
+import { execFileSync } from "node:child_process";
+import { freePort, IS_DENO, makeTmpDir, ROOT, runRR, startRR, stripAnsi, type TmpDir, waitFor } from "./helpers/index.ts";
 
 let dir: TmpDir;
 before(() => {
@@ -22,9 +23,11 @@ after(() => dir.remove());
 const V3 = 'version: "3"\n';
 /** No stack trace lines ("    at foo (file:1:2)") in user-facing errors. */
 const STACK_LINE = /^\s+at .+:\d+/m;
+/** Subprocess tests: generous, since CI machines are slow and shared (bun's default is 5 s). */
+const SLOW = { timeout: 30_000 };
 
 describe("rr CLI", () => {
-  it("--version prints the package version, runtime and target", async () => {
+  it("--version prints the package version, runtime and target", SLOW, async () => {
     const { code, stdout } = await runRR(["--version"]);
     assert.equal(code, 0);
     const runtime = IS_DENO ? "deno" : "bun";
@@ -35,7 +38,7 @@ describe("rr CLI", () => {
     assert.equal(match[4], process.platform);
   });
 
-  it("--help lists the commands and the global flags", async () => {
+  it("--help lists the commands and the global flags", SLOW, async () => {
     const { code, stdout } = await runRR(["--help"]);
     assert.equal(code, 0);
     const text = stripAnsi(stdout);
@@ -44,7 +47,7 @@ describe("rr CLI", () => {
     }
   });
 
-  it("exits 1 with a clear message and no stack trace on a config error", async () => {
+  it("exits 1 with a clear message and no stack trace on a config error", SLOW, async () => {
     dir.write("bad-type/.rr.yaml", `${V3}rpc:\n  listen: tcp://127.0.0.1:0\nendure:\n  grace_period: [1]\n`);
     const result = await runRR(["serve", "-c", "bad-type/.rr.yaml"], { cwd: dir.path });
     assert.equal(result.code, 1);
@@ -52,13 +55,13 @@ describe("rr CLI", () => {
     assert.doesNotMatch(result.stderr, STACK_LINE);
   });
 
-  it("exits 1 when the config file is missing, naming it", async () => {
+  it("exits 1 when the config file is missing, naming it", SLOW, async () => {
     const result = await runRR(["serve"], { cwd: dir.path });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^Cannot load config \.rr\.yaml: the file does not exist/);
   });
 
-  it("exits 1 on a bad -o override and on a YAML syntax error", async () => {
+  it("exits 1 on a bad -o override and on a YAML syntax error", SLOW, async () => {
     dir.write("ok/.rr.yaml", `${V3}rpc:\n  listen: tcp://127.0.0.1:0\n`);
     const bad = await runRR(["-c", "ok/.rr.yaml", "serve", "-o", "rpc.listen"], { cwd: dir.path });
     assert.equal(bad.code, 1);
@@ -71,7 +74,7 @@ describe("rr CLI", () => {
     assert.doesNotMatch(syntax.stderr, STACK_LINE);
   });
 
-  it("workers and reset explain that they need an rpc section; unknown commands fail", async () => {
+  it("workers and reset explain that they need an rpc section; unknown commands fail", SLOW, async () => {
     dir.write("no-rpc/.rr.yaml", `${V3}logs:\n  mode: production\n`);
     for (const command of ["workers", "reset"]) {
       const result = await runRR([command, "-c", "no-rpc/.rr.yaml"], { cwd: dir.path });
@@ -84,7 +87,7 @@ describe("rr CLI", () => {
     assert.match(stripAnsi(unknown.stderr), /Unknown command frobnicate/);
   });
 
-  it("serve starts the configured plugins, writes .pid, logs warnings, and stops on SIGTERM with exit 0", async () => {
+  it("serve starts the configured plugins, writes .pid, logs warnings, and stops on SIGTERM with exit 0", SLOW, async () => {
     const app = join(dir.path, "app");
     dir.write("app/.rr.yaml", `${V3}rpc:\n  listen: tcp://127.0.0.1:\${RPC_PORT}\n  lisen: typo\nlogs:\n  mode: production\n  output: rr.log\n`);
     dir.write("app.env", "RPC_PORT=0\n");
@@ -112,7 +115,7 @@ describe("rr CLI", () => {
     }
   });
 
-  it("serve with nothing to serve warns, honours -w, and stops on SIGINT", async () => {
+  it("serve with nothing to serve warns, honours -w, and stops on SIGINT", SLOW, async () => {
     dir.write("empty/.rr.yaml", `${V3}logs:\n  encoding: json\n  output: stdout\nkv:\n  memory: {}\n`);
     dir.write("elsewhere/keep", "");
     const rr = startRR(["serve", "-c", "empty/.rr.yaml", "-w", "elsewhere", "-p"], { cwd: dir.path });
@@ -128,7 +131,7 @@ describe("rr CLI", () => {
     }
   });
 
-  it("-s silences the logs", async () => {
+  it("-s silences the logs", SLOW, async () => {
     dir.write("silent/.rr.yaml", `${V3}rpc:\n  listen: tcp://127.0.0.1:0\n`);
     const rr = startRR(["serve", "-s", "-c", "silent/.rr.yaml", "-p"], { cwd: dir.path });
     try {
@@ -145,7 +148,7 @@ describe("rr CLI", () => {
     }
   });
 
-  it("exits 1 with the plugin's error when a plugin cannot start", async () => {
+  it("exits 1 with the plugin's error when a plugin cannot start", SLOW, async () => {
     const busy: Server = createServer();
     await new Promise<void>((done) => busy.listen(0, "127.0.0.1", done));
     const address = busy.address();
@@ -158,6 +161,66 @@ describe("rr CLI", () => {
       assert.doesNotMatch(result.stderr, STACK_LINE);
     } finally {
       await new Promise<void>((done) => busy.close(() => done()));
+    }
+  });
+});
+
+describe("rr serve shutdown with a request in flight", () => {
+  /** Start rr with one slow PHP HTTP worker and put a request on it; returns rr, the pending request and a marker. */
+  async function serveBusy(name: string) {
+    const port = await freePort();
+    // The marker (an ignored argv item) lets us find this test's PHP workers with ps.
+    const marker = `rr-shutdown-${name}-${process.pid}-${Date.now()}`;
+    dir.write(
+      `${name}/.rr.yaml`,
+      `${V3}server:\n  command: "php ${join(ROOT, "tests/fixtures/php/http/slow.php")} ${marker}"\n` +
+        `http:\n  address: 127.0.0.1:${port}\n  pool:\n    num_workers: 1\nendure:\n  grace_period: 1s\nlogs:\n  mode: production\n`,
+    );
+    const rr = startRR(["serve", "-c", `${name}/.rr.yaml`], { cwd: dir.path });
+    await rr.waitForOutput("rr serve started", 15_000);
+    const request = fetch(`http://127.0.0.1:${port}/?ms=20000`).then((r) => r.text(), (e: Error) => `failed: ${e.message}`);
+    await waitFor(() => workerPids(marker).length === 1, 5_000, 25, "the PHP worker");
+    await new Promise((done) => setTimeout(done, 200)); // let the request reach the worker
+    return { rr, request, marker };
+  }
+
+  function workerPids(marker: string): number[] {
+    const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+    return out.split("\n").filter((line) => line.includes(marker)).map((line) => Number.parseInt(line, 10));
+  }
+
+  it("the first signal drains within endure.grace_period, then stops forcibly and leaves no worker behind", SLOW, async () => {
+    const { rr, request, marker } = await serveBusy("grace");
+    try {
+      const started = Date.now();
+      rr.signal("SIGTERM");
+      const result = await rr.exited;
+      const took = Date.now() - started;
+      await request;
+      assert.match(result.stderr, /grace period of 1s expired; stopping forcibly/);
+      // Graceful for 1 s, then at most 1 s of forced stop (then rr kills the workers and exits 1).
+      assert.ok(took >= 900 && took < 3_500, `took ${took} ms`);
+      assert.ok(result.code === 0 || (result.code === 1 && /exiting anyway/.test(result.stderr)), `exit ${result.code}: ${result.stderr}`);
+      await waitFor(() => workerPids(marker).length === 0, 3_000, 50, "the worker to be gone");
+    } finally {
+      await rr.kill();
+    }
+  });
+
+  it("a second signal stops at once and exits 1", SLOW, async () => {
+    const { rr, request, marker } = await serveBusy("twice");
+    try {
+      rr.signal("SIGTERM");
+      await rr.waitForOutput("stopping gracefully");
+      rr.signal("SIGINT");
+      const result = await rr.exited;
+      await request;
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /received SIGINT again; stopping forcibly/);
+      assert.doesNotMatch(result.stderr, /grace period of 1s expired/);
+      await waitFor(() => workerPids(marker).length === 0, 3_000, 50, "the worker to be gone");
+    } finally {
+      await rr.kill();
     }
   });
 });

@@ -106,6 +106,25 @@ export class PluginHost {
   }
 }
 
+/** Last resort before exiting with plugins that would not stop: SIGKILL every worker's process group. */
+export async function killAllWorkers(host: PluginHost, platform: Platform): Promise<number> {
+  let killed = 0;
+  for (const name of host.names) {
+    const plugin = host.plugin(name);
+    if (!plugin?.workers) continue;
+    let workers: Awaited<ReturnType<NonNullable<Plugin["workers"]>>> = [];
+    const listed = plugin.workers().then((list) => {
+      workers = list;
+    });
+    await within(listed, 1_000);
+    for (const worker of workers) {
+      // Workers run in their own process group (goridge spec §2.6); fall back to the pid alone.
+      if (platform.kill(-worker.pid, "SIGKILL") || platform.kill(worker.pid, "SIGKILL")) killed++;
+    }
+  }
+  return killed;
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -178,45 +197,69 @@ export interface ServeOptions {
 const STOP_SIGNALS: Signal[] = ["SIGINT", "SIGTERM", "SIGQUIT"];
 
 /**
+ * How long a forced stop may take before rr kills the workers itself and exits:
+ * the grace period, clamped to 1-5 s (a forced stop should be quick).
+ */
+export function forcedStopTimeoutMs(gracePeriodMs: number): number {
+  return Math.min(5_000, Math.max(1_000, gracePeriodMs));
+}
+
+/** Resolves true when `work` settles within `ms`, false otherwise. */
+function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<boolean>((done) => {
+    timer = setTimeout(() => done(false), ms);
+  });
+  return Promise.race([work.then(() => true, () => true), expired]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Run until SIGINT/SIGTERM/SIGQUIT. The first signal stops the plugins gracefully within the
- * grace period (then forcibly) and resolves 0; a second signal forces the stop and resolves 1.
+ * grace period, then forcibly, and resolves 0; a second signal forces the stop and resolves 1.
+ * A forced stop that does not finish within forcedStopTimeoutMs() kills the workers and resolves 1.
  */
 export function serveUntilSignal(opts: ServeOptions): Promise<number> {
   const { host, platform, logger, gracePeriodMs } = opts;
+  const forcedMs = forcedStopTimeoutMs(gracePeriodMs);
   return new Promise<number>((resolve) => {
     // Signal handlers alone do not keep every runtime's event loop alive.
     const keepAlive = setInterval(() => {}, 1 << 30);
     const removers: Array<() => void> = [];
     let signals = 0;
+    let finished = false;
     const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
       clearInterval(keepAlive);
       for (const remove of removers.splice(0)) remove();
       resolve(code);
     };
-    const onSignal = (signal: Signal) => {
+    const forceStop = async (): Promise<boolean> => {
+      const done = await within(host.stop(true), forcedMs);
+      if (!done) {
+        const killed = await killAllWorkers(host, platform);
+        logger.error(`plugins did not stop within ${forcedMs / 1000}s of a forced stop; killed ${killed} workers, exiting anyway`);
+      }
+      return done;
+    };
+    const onSignal = async (signal: Signal) => {
       signals++;
       if (signals === 1) {
         logger.info(`received ${signal}; stopping gracefully (grace period ${gracePeriodMs / 1000}s, send it again to force)`);
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const graceful = host.stop(false).then(() => "done" as const);
-        const expired = new Promise<"expired">((done) => {
-          timer = setTimeout(() => done("expired"), gracePeriodMs);
-        });
-        Promise.race([graceful, expired]).then(async (outcome) => {
-          clearTimeout(timer);
-          if (signals > 1) return;
-          if (outcome === "expired") {
-            logger.warn(`grace period of ${gracePeriodMs / 1000}s expired; stopping forcibly`);
-            await host.stop(true);
-          }
-          logger.info("rr stopped");
-          finish(0);
-        });
+        const graceful = await within(host.stop(false), gracePeriodMs);
+        if (signals > 1) return;
+        if (!graceful) {
+          logger.warn(`grace period of ${gracePeriodMs / 1000}s expired; stopping forcibly`);
+          if (!(await forceStop())) return finish(1);
+        }
+        logger.info("rr stopped");
+        finish(0);
       } else if (signals === 2) {
         logger.warn(`received ${signal} again; stopping forcibly`);
-        host.stop(true).then(() => finish(1));
+        await forceStop();
+        finish(1);
       }
     };
-    for (const signal of STOP_SIGNALS) removers.push(platform.onSignal(signal, () => onSignal(signal)));
+    for (const signal of STOP_SIGNALS) removers.push(platform.onSignal(signal, () => void onSignal(signal)));
   });
 }
