@@ -5,6 +5,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { getPlatform } from "../src/platform/index.ts";
+import { RpcCallError, RpcClient } from "../src/plugins/rpc/client.ts";
+import { ProtoReader, ProtoWriter } from "../src/goridge/proto.ts";
 import { freePort, makeTmpDir, ROOT, type RunningProcess, startRR, type TmpDir, waitFor } from "./helpers/index.ts";
 
 const APP = join(ROOT, "tests/fixtures/php/rpc-app.php");
@@ -21,6 +24,7 @@ describe("status plugin", () => {
   let httpPort: number;
   let statusPort: number;
   let broken: string;
+  let rpcPort: number;
 
   const status = async (path: string): Promise<{ code: number; body: string }> => {
     const res = await fetch(`http://127.0.0.1:${statusPort}${path}`);
@@ -32,6 +36,7 @@ describe("status plugin", () => {
     tmp = makeTmpDir("rr-status-test-");
     httpPort = await freePort();
     statusPort = await freePort();
+    rpcPort = await freePort();
     broken = join(tmp.path, "broken");
     tmp.write(
       ".rr.yaml",
@@ -45,6 +50,8 @@ http:
   pool:
     num_workers: 1
     destroy_timeout: 10s
+rpc:
+  listen: tcp://127.0.0.1:${rpcPort}
 status:
   address: 127.0.0.1:${statusPort}
   unavailable_status_code: 502
@@ -100,6 +107,27 @@ logs:
     rmSync(broken);
     await waitFor(async () => (await status("/health")).code === 200, 15_000, 100, "/health to recover");
     await waitFor(async () => (await status("/ready")).code === 200, 5000, 50, "/ready to recover");
+  });
+
+  it("answers status.Status and status.Ready over RPC (protobuf and JSON)", async () => {
+    const client = await RpcClient.connect(getPlatform(), `tcp://127.0.0.1:${rpcPort}`);
+    try {
+      const reply = await client.callRaw("status.Status", new ProtoWriter().string(1, "http").finish(), 0x80);
+      const r = new ProtoReader(reply);
+      const fields: Record<number, unknown> = {};
+      while (r.next()) fields[r.field] = r.field === 1 ? r.int() : r.string();
+      assert.deepEqual(fields, { 1: 200 });
+      assert.deepEqual(await client.call("status.Ready", { plugin: "http" }), { code: 200, message: "" });
+      await assert.rejects(client.call("status.Ready", { plugin: "nope" }), (e: unknown) => e instanceof RpcCallError && e.message === "no such plugin: nope");
+      // A busy single worker: healthy, not ready (the configured unavailable code).
+      const slow = get("/sleep?ms=800");
+      await waitFor(async () => (await status("/ready")).code === 502, 3000, 25, "the worker to be busy");
+      assert.deepEqual(await client.call("status.Ready", { plugin: "http" }), { code: 502, message: "internal server error, see logs" });
+      assert.deepEqual(await client.call("status.Status", { plugin: "http" }), { code: 200, message: "" });
+      await slow;
+    } finally {
+      client.close();
+    }
   });
 
   it("says the service is shutting down (health 200, ready 503) while rr drains", async () => {

@@ -7,6 +7,8 @@ import { WorkerState } from "../worker/types.ts";
 import type { Plugin, PluginContext } from "./types.ts";
 import { listPlugins } from "./informer.ts";
 import { parseHostPort } from "./metrics/address.ts";
+import { ProtoReader, ProtoWriter } from "../goridge/proto.ts";
+import { RpcError, type RpcCall, type RpcService } from "./rpc/types.ts";
 
 interface StatusSection {
   address: string;
@@ -45,6 +47,7 @@ export class StatusPlugin implements Plugin {
   private drainWatch: ReturnType<typeof setInterval> | undefined;
   private drainLimitMs = 60_000;
   private ctx: PluginContext | undefined;
+  private unavailable = 503;
 
   /** The port actually bound (the real one when 0 was configured). */
   get port(): number | undefined {
@@ -58,6 +61,7 @@ export class StatusPlugin implements Plugin {
     const timeoutMs = section.check_timeout ?? 60_000;
     this.ctx = ctx;
     this.drainLimitMs = timeoutMs;
+    this.unavailable = unavailable;
     let hostPort;
     try {
       hostPort = parseHostPort(section.address, "status.address");
@@ -111,6 +115,26 @@ export class StatusPlugin implements Plugin {
       if (plugin.workers && (await plugin.workers()).length > 0) return true;
     }
     return false;
+  }
+
+  /**
+   * status.Status / status.Ready (protobuf status.v1: Request{plugin=1} → Response{code=1, message=2};
+   * JSON callers send {"plugin": "http"} and get {"code", "message"}). Unknown plugin: "no such plugin: X".
+   */
+  rpcService(): RpcService {
+    const answer = async (call: RpcCall, check: Check) => {
+      const plugin = rpcPluginArg(call);
+      const target = this.ctx ? providers(listPlugins(this.ctx)).find((p) => p.name === plugin) : undefined;
+      if (!target) throw new RpcError(`no such plugin: ${plugin}`);
+      const ok = await probe(target, check).catch(() => false);
+      const code = ok ? 200 : this.unavailable;
+      const message = ok ? "" : "internal server error, see logs";
+      if (call.codec !== 0x80) return { code, message };
+      const w = new ProtoWriter().int(1, code);
+      if (message) w.string(2, message);
+      return w.finish();
+    };
+    return { Status: (call) => answer(call, "health"), Ready: (call) => answer(call, "ready") };
   }
 
   private removeSignals(): void {
@@ -172,6 +196,22 @@ export class StatusPlugin implements Plugin {
     }
     return Response.json(out);
   }
+}
+
+function rpcPluginArg(call: RpcCall): string {
+  if (call.codec === 0x80) {
+    const r = new ProtoReader(call.body);
+    let plugin = "";
+    while (r.next()) {
+      if (r.field === 1) plugin = r.string();
+      else r.skip();
+    }
+    return plugin;
+  }
+  const arg = call.json<{ plugin?: unknown } | string | undefined>();
+  const plugin = typeof arg === "string" ? arg : arg?.plugin;
+  if (typeof plugin !== "string") throw new RpcError(`${call.method}: expected {"plugin": "<name>"} as the argument`);
+  return plugin;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
