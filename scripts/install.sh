@@ -138,7 +138,7 @@ fetch() {
       die 3 "download failed: cannot fetch $url ($(head -n 1 "$tmp/fetch.err"))"
     fi
   else
-    if ! wget -S -q -T 20 -t 3 -O "$2" "$url" 2>"$tmp/fetch.err"; then
+    if ! wget -S -q -T 20 -O "$2" "$url" 2>"$tmp/fetch.err"; then
       status=$(sed -n 's/^ *HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "$tmp/fetch.err" | tail -n 1)
       if [ -n "$status" ]; then
         die 3 "download failed: $url answered HTTP $status"
