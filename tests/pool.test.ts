@@ -12,7 +12,7 @@ import {
   WorkerStopRequestedError,
 } from "../src/errors.ts";
 import type { Pool } from "../src/pool/types.ts";
-import { alive, call, pids, request, sleep, testPool, text, waitFor } from "./pool-helpers.ts";
+import { alive, call, pids, platform, request, sleep, testPool, text, waitFor } from "./pool-helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "rr-pool-test-"));
 const pools: Pool[] = [];
@@ -47,6 +47,11 @@ describe("pool", () => {
     assert.equal(stats.queueDepth, 0);
     assert.deepEqual(stats.workersByState, { ready: 2 });
     assert.equal(p.ready(), true);
+  });
+
+  it("num_workers: 0 starts one worker per logical CPU", async () => {
+    const p = await pool({ num_workers: 0 });
+    assert.equal((await p.workers()).length, platform.cpuCount());
   });
 
   it("max_jobs: 3 replaces the worker before the 4th call", async () => {
