@@ -202,6 +202,13 @@ describe("sections and defaults", () => {
     assert.equal(config.http?.pool.destroy_timeout, 60_000);
   });
 
+  it("resolves YAML anchors and merge keys", () => {
+    const { config, warnings } = load(`${V3}x-pool: &pool\n  num_workers: 3\n  max_jobs: 5\nserver:\n  command: php w.php\nhttp:\n  address: 127.0.0.1:0\n  pool:\n    <<: *pool\n    max_jobs: 9\n`);
+    assert.equal(config.http?.pool.num_workers, 3);
+    assert.equal(config.http?.pool.max_jobs, 9);
+    assert.deepEqual(warnings, [], "x- keys are for anchors and draw no warning");
+  });
+
   it("treats an empty value (key:) as unset", () => {
     const { config } = load(`${V3}server:\n  command: php w.php\n  user:\n  env:\n`);
     assert.equal(config.server?.user, undefined);

@@ -65,7 +65,9 @@ export class PluginHost {
       } catch (error) {
         this.#log.error(`plugin ${plugin.name} failed to start; stopping the others`, { error: errorText(error) });
         await this.stop(true);
-        throw new RRError(`Cannot start plugin ${plugin.name}: ${errorText(error)}`);
+        // Plugins' own messages often already say "Cannot start ..."; do not say it twice.
+        const text = errorText(error);
+        throw new RRError(/^Cannot /.test(text) ? text : `Cannot start plugin ${plugin.name}: ${text}`);
       }
       if (this.#closing) {
         // A signal arrived while this plugin was starting; stop() did not see it.

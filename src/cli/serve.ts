@@ -47,6 +47,7 @@ async function serve(): Promise<number> {
         workdir: loaded.workDir,
         plugins: host.names,
       });
+      if (loaded.config.endure.print_graph) log.info(`plugin start order: ${host.names.join(" → ") || "(none)"}`);
       if (host.names.length === 0) {
         log.warn(`nothing is configured to serve: ${loaded.file} has no section with a plugin (http, jobs, rpc, ...); waiting for a signal`);
       }

@@ -84,7 +84,7 @@ function readYamlMap(path: string, file: string): Record<string, unknown> {
     if (code === "EISDIR") throw new ConfigError(`Cannot load config ${file}: it is a directory, not a YAML file`);
     throw new ConfigError(`Cannot load config ${file}: ${(error as Error).message}`);
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     const error = doc.errors[0];
     const pos = error.linePos?.[0];

@@ -69,6 +69,9 @@ export function validateConfig(raw: Record<string, unknown>, file: string): { co
           message: `unknown key ${path} in ${file} is ignored${hint ? `; did you mean ${parentOf(path)}${hint}?` : ""}`,
         });
       });
+    } else if (key.startsWith("x-")) {
+      // Extension keys (docker-compose style) hold YAML anchors for reuse; nothing to warn about.
+      delete raw[key];
     } else if (UNSUPPORTED_SECTIONS.has(key)) {
       warnings.push({ path: key, message: `section ${key} is not supported by rr yet; it is ignored` });
       delete raw[key];
