@@ -387,8 +387,10 @@ export class AmqpDriver implements Driver {
     try {
       const publishCh = await conn.createConfirmChannel();
       publishCh.on("error", (err: Error) => (this.lastError = errorText(err)));
+      publishCh.on("close", () => this.onChannelClosed(generation, conn));
       const consumeCh = await conn.createChannel();
       consumeCh.on("error", (err: Error) => (this.lastError = errorText(err)));
+      consumeCh.on("close", () => this.onChannelClosed(generation, conn));
       const o = this.options;
       await publishCh.assertExchange(o.exchange, o.exchangeType, {
         durable: o.exchangeDurable,
@@ -412,6 +414,19 @@ export class AmqpDriver implements Driver {
       await conn.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * The broker closed one of our channels (e.g. a publish to an exchange that was deleted):
+   * start over with a fresh connection, so every channel and declaration is rebuilt.
+   */
+  private onChannelClosed(generation: number, conn: amqp.ChannelModel): void {
+    if (generation !== this.generation || this.stopped || this.conn !== conn) return;
+    this.ctx.logger.warn("The broker closed an AMQP channel; reconnecting", {
+      pipeline: this.pipeline.name,
+      error: this.lastError,
+    });
+    void conn.close().catch(() => undefined);
   }
 
   private onConnectionLost(generation: number): void {
