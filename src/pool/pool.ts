@@ -618,11 +618,6 @@ export class WorkerPool implements Pool {
   extraCount(): number {
     return this.extraLive;
   }
-
-  /** The error that keeps workers from starting, if the last attempt failed. */
-  get spawnProblem(): Error | undefined {
-    return this.lastSpawnError;
-  }
 }
 
 function abortReason(signal: AbortSignal): Error {
