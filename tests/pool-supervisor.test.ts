@@ -31,7 +31,7 @@ describe("pool supervisor", () => {
   });
 
   it("idle_ttl: a used worker idle for longer than idle_ttl is replaced", async () => {
-    const p = await pool({ num_workers: 1, supervisor: { watch_tick: "100ms", idle_ttl: "400ms" } });
+    const p = await pool({ num_workers: 1, supervisor: { watch_tick: "100ms", idle_ttl: "600ms" } });
     const { pid } = await call(p, "use it once");
     await sleep(150);
     assert.deepEqual(await pids(p), [pid], "still within idle_ttl");
@@ -39,7 +39,7 @@ describe("pool supervisor", () => {
     await waitFor(() => !alive(pid), 3000, "the idle worker to exit");
     // The replacement was never used, so idle_ttl does not apply to it.
     const [fresh] = await pids(p);
-    await sleep(600);
+    await sleep(900);
     assert.deepEqual(await pids(p), [fresh]);
   });
 
