@@ -188,3 +188,84 @@ logs:
     }
   });
 });
+
+describe("rr workers with the jobs plugin", () => {
+  let tmp: TmpDir;
+  let rr: RunningProcess;
+  let config: string;
+  let rpcPort: number;
+  let statusPort: number;
+
+  before(async () => {
+    tmp = makeTmpDir("rr-cli-workers-jobs-test-");
+    rpcPort = await freePort();
+    statusPort = await freePort();
+    config = tmp.write(
+      ".rr.yaml",
+      `version: "3"
+server:
+  command: "php ${join(ROOT, "tests/fixtures/php/jobs/consumer.php")}"
+rpc:
+  listen: tcp://127.0.0.1:${rpcPort}
+status:
+  address: 127.0.0.1:${statusPort}
+jobs:
+  pool:
+    num_workers: 1
+  consume: ["local"]
+  pipelines:
+    local:
+      driver: memory
+      config:
+        priority: 10
+logs:
+  level: info
+`,
+    );
+    rr = startRR(["serve", "-c", config]);
+    await rr.waitForOutput("rr serve started", 15_000);
+  });
+
+  after(async () => {
+    if (rr?.running) await rr.kill();
+    tmp?.remove();
+  });
+
+  it("shows the pipelines under the workers, and informer.Jobs uses Go's field names", async () => {
+    const result = await runRR(["workers", "-c", config]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Workers of \[jobs\]:\n/);
+    assert.match(result.stdout, /Jobs of \[jobs\]:\n.*\n\| Status +\| Pipeline +\| Driver +\| Queue +\| Active +\| Delayed +\| Reserved +\|\n/);
+    assert.match(result.stdout, /\| active +\| local +\| memory +\| local +\| +0 \| +0 \| +0 \|/);
+    const client = await RpcClient.connect(getPlatform(), `tcp://127.0.0.1:${rpcPort}`);
+    try {
+      const jobs = await client.call<Array<Record<string, unknown>>>("informer.Jobs", "jobs");
+      assert.equal(jobs.length, 1);
+      assert.deepEqual(Object.keys(jobs[0]).sort(), ["Active", "Delayed", "Driver", "ErrorMessage", "Pipeline", "Priority", "Queue", "Ready", "Reserved"]);
+      assert.equal(jobs[0].Pipeline, "local");
+      assert.equal(jobs[0].Ready, true);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("status reports the jobs pool and its pipelines on /jobs", async () => {
+    const health = await fetch(`http://127.0.0.1:${statusPort}/health?plugin=jobs`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), [{ plugin_name: "jobs", error_message: "", status_code: 200 }]);
+    const jobs = await fetch(`http://127.0.0.1:${statusPort}/jobs`);
+    assert.equal(jobs.status, 200);
+    const [pipeline] = await jobs.json() as Array<Record<string, unknown>>;
+    assert.deepEqual(pipeline, {
+      pipeline: "local",
+      priority: 10,
+      ready: true,
+      queue: "local",
+      active: 0,
+      delayed: 0,
+      reserved: 0,
+      driver: "memory",
+      error_message: "",
+    });
+  });
+});
