@@ -10,6 +10,7 @@ import { orderPlugins, PluginHost } from "../src/app/host.ts";
 import { loadConfig } from "../src/config/schema.ts";
 import { createLogging } from "../src/logs/index.ts";
 import { getPlatform } from "../src/platform/index.ts";
+import { parseGlobalFlags } from "../src/cli/flags.ts";
 import type { Plugin, PluginContext } from "../src/plugins/types.ts";
 import { execFileSync } from "node:child_process";
 import { freePort, IS_DENO, makeTmpDir, ROOT, runRR, startRR, stripAnsi, type TmpDir, waitFor } from "./helpers/index.ts";
@@ -255,6 +256,26 @@ class JournalPlugin implements Plugin {
     return Promise.resolve();
   }
 }
+
+describe("global flags", () => {
+  it("are read before and after the command, -o repeats, RoadRunner's spellings work", () => {
+    const flags = parseGlobalFlags([
+      "-c", "a.yaml", "serve", "-o", "http.x=1", "--override=rpc.listen=tcp://127.0.0.1:1", "-ohttp.y=2",
+      "--WorkDir", "/srv", "--dotenv=.env", "-s", "-d", "-p",
+    ]);
+    assert.deepEqual(flags, {
+      config: "a.yaml",
+      workDir: "/srv",
+      overrides: ["http.x=1", "rpc.listen=tcp://127.0.0.1:1", "http.y=2"],
+      dotenv: ".env",
+      silent: true,
+      debug: true,
+      pid: true,
+    });
+    assert.deepEqual(parseGlobalFlags(["serve"]), { config: ".rr.yaml", overrides: [], silent: false, debug: false, pid: false });
+    assert.throws(() => parseGlobalFlags(["serve", "-c"]), /Flag -c needs a value/);
+  });
+});
 
 describe("plugin host", () => {
   const logging = createLogging({ mode: "off", channels: {} });

@@ -245,6 +245,10 @@ describe("working directory, dotenv and include", () => {
     assert.equal(config.rpc?.listen, "tcp://127.0.0.2:7101");
     assert.equal(config.server?.env.KEEP, "from-env");
     assert.throws(() => load(V3, { dotenv: "nope.env" }), /Cannot load dotenv file nope\.env: the file does not exist/);
+    // DOTENV_PATH in the environment wins over the flag, as in RoadRunner.
+    dir.write("other.env", "RPC_PORT=7202\n");
+    const viaEnv = load(`${V3}rpc:\n  listen: tcp://127.0.0.1:\${RPC_PORT}\n`, { env: { DOTENV_PATH: "other.env" }, dotenv: "test.env" });
+    assert.equal(viaEnv.config.rpc?.listen, "tcp://127.0.0.1:7202");
   });
 
   it("merges include files over the root", () => {
