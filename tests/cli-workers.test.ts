@@ -109,7 +109,7 @@ logs:
   it("rr workers names a plugin it does not know", async () => {
     const result = await runRR(["workers", "nope", "-c", config]);
     assert.equal(result.code, 0);
-    assert.match(result.stdout, /Workers of \[nope\]:\n  no such plugin: nope/);
+    assert.match(result.stdout, /Workers of \[nope\]:\n {2}no such plugin: nope/);
   });
 
   it("rr workers -i redraws every second until Ctrl+C", async () => {

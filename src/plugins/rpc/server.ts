@@ -9,7 +9,6 @@ import { type RpcCall, RpcError, type RpcService } from "./types.ts";
 /** Bound on one request's payload; bigger frames close the connection instead of being buffered. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
 
-const CODEC_MASK = FLAG.CODEC_RAW | FLAG.CODEC_JSON | FLAG.CODEC_MSGPACK | FLAG.CODEC_GOB | FLAG.CODEC_PROTO;
 const textDecoder = new TextDecoder();
 const textEncoder = new TextEncoder();
 
