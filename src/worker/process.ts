@@ -15,6 +15,7 @@ import { handshakePid, type SocketRelayServer } from "../goridge/relay-socket.ts
 import type { Logger } from "../logs/types.ts";
 import { getPlatform } from "../platform/index.ts";
 import type { ChildProcess, ExitStatus } from "../platform/types.ts";
+import process from "node:process";
 import { OutputLog } from "./output.ts";
 import { type StreamSource, WorkerStream } from "./stream.ts";
 import type { ExecOptions, Payload, Worker, WorkerResponse } from "./types.ts";
