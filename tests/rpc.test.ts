@@ -197,6 +197,13 @@ describe("rpc server", () => {
     await r.waitClosed();
   });
 
+  it("drops a connection that does not speak goridge (e.g. an HTTP request) and says why", async () => {
+    const r = await raw();
+    r.send(enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await r.waitClosed();
+    assert.ok(logLines.some((l) => l.startsWith("warn") && l.includes("the client sent bytes that are not a goridge RPC frame")));
+  });
+
   it("client: error replies reject with RpcCallError carrying the server's text", async () => {
     const c = await client();
     await assert.rejects(c.call("foo.Bar", true), (e: unknown) => e instanceof RpcCallError && e.message === "rpc: can't find service foo.Bar");

@@ -1,7 +1,7 @@
 // Goridge RPC server (shared/spec/goridge.md §4): frames with options [seq, method length],
 // payload = "Service.Method" + encoded argument; replies echo seq, method and codec.
 // Calls on one connection run concurrently and may be answered out of order, like Go net/rpc.
-import { encodeFrame, FLAG, type Frame, FrameDecoder } from "../../goridge/frame.ts";
+import { crc32, encodeFrame, FLAG, type Frame, FrameDecoder } from "../../goridge/frame.ts";
 import type { Conn, Listener, Platform, SocketAddress } from "../../platform/types.ts";
 import type { Logger } from "../../logs/types.ts";
 import { type RpcCall, RpcError, type RpcService } from "./types.ts";
@@ -38,11 +38,12 @@ interface Oversized {
   method?: Uint8Array;
 }
 
-// Tracks frame boundaries from the first 6 header bytes so an oversized payload is refused
-// before the decoder allocates a buffer for it.
+// Tracks frame boundaries from the first 10 header bytes so an oversized payload is refused
+// before the decoder allocates a buffer for it. A header with a bad checksum is left to the
+// decoder, which reports it as garbage rather than as a huge request.
 class FrameSizeGuard {
   private left = 0;
-  private readonly head = new Uint8Array(6);
+  private readonly head = new Uint8Array(10);
   private fill = 0;
   constructor(private readonly max: number) {}
 
@@ -57,17 +58,22 @@ class FrameSizeGuard {
         continue;
       }
       const start = at - this.fill;
-      const take = Math.min(6 - this.fill, n - at);
+      const take = Math.min(10 - this.fill, n - at);
       this.head.set(chunk.subarray(at, at + take), this.fill);
       this.fill += take;
       at += take;
-      if (this.fill < 6) break;
+      if (this.fill < 10) break;
       this.fill = 0;
       const h = this.head;
+      const crc = (h[6] | (h[7] << 8) | (h[8] << 16) | (h[9] << 24)) >>> 0;
+      if (crc32(h, 0, 6) !== crc) {
+        this.left = Infinity; // the decoder fails this connection
+        return undefined;
+      }
       const length = (h[2] | (h[3] << 8) | (h[4] << 16) | (h[5] << 24)) >>> 0;
       const headerLength = (h[0] & 0x0f) * 4;
       if (length > this.max) return { length, flags: h[1], ...readRpcHeader(chunk, start, headerLength, length) };
-      this.left = headerLength - 6 + length;
+      this.left = headerLength - 10 + length;
     }
     return undefined;
   }
@@ -135,7 +141,14 @@ export class RpcServer {
     const state: ConnState = {
       decoder: new FrameDecoder(
         (frame) => this.frame(conn, state, frame),
-        (error) => this.protocolError(conn, state, error.message),
+        // The decoder's texts speak of workers; an RPC peer gets its own.
+        () =>
+          this.protocolError(
+            conn,
+            state,
+            "the client sent bytes that are not a goridge RPC frame (bad header checksum or length); " +
+              "RPC clients must send goridge v1 frames (e.g. spiral/goridge's RPC, `rr workers`)",
+          ),
       ),
       guard: new FrameSizeGuard(this.maxMessageBytes),
       closed: false,
