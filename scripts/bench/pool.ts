@@ -1,6 +1,7 @@
 // Pool benchmark: exec latency (p50/p99) and throughput through rr's pool with 1 and 2
 // PHP echo workers, against a bare loop in the same run: the same PHP worker spawned
 // directly and driven with a 30-line frame codec (none of rr's pool or worker code).
+// A third row drives rr's worker objects without the pool, to separate the two costs.
 //
 //   bun scripts/bench/pool.ts [--requests 5000] [--warmup 500] [--rounds 3]
 //   deno run -A scripts/bench/pool.ts
@@ -9,9 +10,9 @@ import process from "node:process";
 import { getPlatform } from "../../src/platform/index.ts";
 import type { ChildProcess } from "../../src/platform/types.ts";
 import type { Logger } from "../../src/logs/types.ts";
-import { createPool } from "../../src/pool/index.ts";
+import { createPool, WorkerPool } from "../../src/pool/index.ts";
 import type { Pool } from "../../src/pool/types.ts";
-import { spawnWorker } from "../../src/worker/index.ts";
+import { spawnWorker, type Worker, WorkerState } from "../../src/worker/index.ts";
 import type { PoolConfig } from "../../src/config/sections/pool.ts";
 
 const ECHO_PHP = fileURLToPath(new URL("../../tests/fixtures/php/echo.php", import.meta.url));
@@ -166,8 +167,18 @@ const silent: Logger = {
   },
 };
 
-async function poolOf(workers: number): Promise<Pool> {
-  const config: PoolConfig = {
+function spawnEchoWorker(): Promise<Worker> {
+  return spawnWorker({
+    command: ["php", ECHO_PHP],
+    env: { ...process.env } as Record<string, string>,
+    relay: "pipes",
+    allocateTimeoutMs: 60_000,
+    logger: silent,
+  });
+}
+
+function poolConfig(workers: number): PoolConfig {
+  return {
     debug: false,
     num_workers: workers,
     max_jobs: 0,
@@ -177,20 +188,57 @@ async function poolOf(workers: number): Promise<Pool> {
     stream_timeout: 60_000,
     destroy_timeout: 60_000,
   };
+}
+
+async function poolOf(workers: number): Promise<Pool> {
   return await createPool({
     name: "bench",
-    config,
+    config: poolConfig(workers),
     logger: silent,
     platform,
-    spawnWorker: () =>
-      spawnWorker({
-        command: ["php", ECHO_PHP],
-        env: { ...process.env } as Record<string, string>,
-        relay: "pipes",
-        allocateTimeoutMs: 60_000,
-        logger: silent,
-      }),
+    spawnWorker: spawnEchoWorker,
   });
+}
+
+/**
+ * The pool's own bookkeeping per exec, without process I/O: an in-memory worker that answers at
+ * once, driven directly and through a pool (PHP round trips are too noisy to see ~0.3 µs).
+ */
+async function poolOverheadNs(): Promise<{ direct: number; pooled: number }> {
+  const response = { context: new Uint8Array(0), body: new Uint8Array(0), codec: 0 };
+  const instant = (): Worker => {
+    const worker = {
+      pid: 0,
+      created: Date.now(),
+      state: WorkerState.Ready as WorkerState,
+      numExecs: 0,
+      lastUsed: 0,
+      exec() {
+        worker.numExecs++;
+        return Promise.resolve(response);
+      },
+      stop: () => Promise.resolve(),
+      kill() {},
+      exited: new Promise<{ code: number | null; signal: string | null }>(() => {}),
+      stderrTail: () => "",
+    };
+    return worker;
+  };
+  const pool = new WorkerPool({ name: "overhead", config: poolConfig(1), logger: silent, platform, spawnWorker: () => Promise.resolve(instant()) });
+  await pool.start();
+  const worker = instant();
+  const n = 500_000;
+  const best = { direct: Infinity, pooled: Infinity };
+  for (let round = 0; round < 3; round++) {
+    let t0 = performance.now();
+    for (let i = 0; i < n; i++) await worker.exec(response);
+    best.direct = Math.min(best.direct, ((performance.now() - t0) / n) * 1e6);
+    t0 = performance.now();
+    for (let i = 0; i < n; i++) await pool.exec(response);
+    best.pooled = Math.min(best.pooled, ((performance.now() - t0) / n) * 1e6);
+  }
+  // The stand-in never exits, so the pool is left as is (the process ends after printing).
+  return best;
 }
 
 async function main(): Promise<void> {
@@ -199,16 +247,20 @@ async function main(): Promise<void> {
   for (const workers of [1, 2]) {
     const bare = Array.from({ length: workers }, () => new BareWorker());
     await Promise.all(bare.map((w) => w.handshake()));
+    const direct = await Promise.all(Array.from({ length: workers }, () => spawnEchoWorker()));
     const pool = await poolOf(workers);
-    // Alternate rounds so neither side gets a quieter machine (2 cores shared with other work).
+    // Alternate rounds so no setup gets a quieter machine (2 cores shared with other work).
     const bareRounds: Result[] = [];
+    const workerRounds: Result[] = [];
     const poolRounds: Result[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       bareRounds.push(await measure("bare loop", workers, workers, REQUESTS, (lane) => bare[lane].exec()));
+      workerRounds.push(await measure("rr worker, no pool", workers, workers, REQUESTS, (lane) => direct[lane].exec(payload)));
       poolRounds.push(await measure("rr pool", workers, workers, REQUESTS, () => pool.exec(payload)));
     }
-    results.push(median(bareRounds), median(poolRounds));
+    results.push(median(bareRounds), median(workerRounds), median(poolRounds));
     await Promise.all(bare.map((w) => w.close()));
+    await Promise.all(direct.map((w) => w.stop()));
     await pool.destroy();
   }
 
@@ -226,6 +278,12 @@ async function main(): Promise<void> {
         `${(r.p50 / bare.p50).toFixed(2)}× | ${(r.rps / bare.rps).toFixed(2)}× |`,
     );
   }
+  const overhead = await poolOverheadNs();
+  console.log(
+    `Pool bookkeeping per exec (in-memory instant worker, best of 3 × 500k): direct ${overhead.direct.toFixed(0)} ns, ` +
+      `through the pool ${overhead.pooled.toFixed(0)} ns, overhead ${(overhead.pooled - overhead.direct).toFixed(0)} ns`,
+  );
 }
 
 await main();
+process.exit(0);

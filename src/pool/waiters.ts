@@ -26,6 +26,7 @@ export class WaiterQueue<T> {
 
   /** The oldest live waiter, removed from the queue; undefined when none. */
   shift(): Waiter<T> | undefined {
+    if (this.items.length === 0) return undefined;
     while (this.head < this.items.length) {
       const waiter = this.items[this.head];
       this.items[this.head++] = undefined;
