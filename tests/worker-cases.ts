@@ -271,9 +271,15 @@ export function defineWorkerSuite(relayName: RelayName): void {
       assert.ok(r.stream);
       assert.equal(w.state, WorkerState.Working);
       const bodies: string[] = [];
-      for await (const p of r.stream) bodies.push(text(p.body));
+      let lastContext = "";
+      for await (const p of r.stream) {
+        bodies.push(text(p.body));
+        lastContext = text(p.context);
+      }
       const expected = Array.from({ length: 11 }, (_, i) => `chunk${i + 1}`).concat("end");
       assert.deepEqual(bodies, expected);
+      // Pipes: PING rides on chunk5 and chunk10 and rr answers each with PONG. Sockets: no PING.
+      assert.equal(lastContext, relayName === "pipes" ? "pongs=2" : "pongs=0");
       assert.equal(w.state, WorkerState.Ready);
       assert.equal(w.numExecs, 1);
       // A second stream on the same worker.
