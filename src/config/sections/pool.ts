@@ -1,7 +1,7 @@
 // The worker pool section, `<plugin>.pool` (shared/spec/seed-pool.md).
 // Note: optional() defaults pass through the pipe, so they are written in config units ("60s").
 import * as v from "valibot";
-import { duration, size } from "../valibot-units.ts";
+import { duration } from "../valibot-units.ts";
 
 export const SupervisorSchema = v.object({
   /** How often the supervisor checks the workers (ms). */
