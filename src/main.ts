@@ -14,6 +14,7 @@ const main = defineCommand({
     serve: () => import("./cli/serve.ts").then((m) => m.serveCommand),
     workers: () => import("./cli/workers.ts").then((m) => m.workersCommand),
     reset: () => import("./cli/reset.ts").then((m) => m.resetCommand),
+    stop: () => import("./cli/stop.ts").then((m) => m.stopCommand),
   },
 });
 

@@ -132,7 +132,7 @@ describe("rr CLI", () => {
     }
   });
 
-  it("-s silences the logs", SLOW, async () => {
+  it("-s silences the logs; rr stop stops an rr started with -p", SLOW, async () => {
     dir.write("silent/.rr.yaml", `${V3}rpc:\n  listen: tcp://127.0.0.1:0\n`);
     const rr = startRR(["serve", "-s", "-c", "silent/.rr.yaml", "-p"], { cwd: dir.path });
     try {
@@ -140,10 +140,16 @@ describe("rr CLI", () => {
       await waitForFile(pidFile, /\d+/);
       // Give it time to finish starting (and to log, if it wrongly would).
       await new Promise((done) => setTimeout(done, 300));
-      rr.signal("SIGTERM");
+      // `rr stop` reads the .pid of the config's directory and sends SIGTERM.
+      const stop = await runRR(["stop", "-c", "silent/.rr.yaml"], { cwd: dir.path });
+      assert.equal(stop.code, 0, stop.stderr);
+      assert.equal(stop.stdout, `sent SIGTERM to rr (pid ${rr.pid})\n`);
       const result = await rr.exited;
       assert.equal(result.code, 0);
       assert.equal(result.stdout + result.stderr, "");
+      const again = await runRR(["stop", "-c", "silent/.rr.yaml"], { cwd: dir.path });
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /^Cannot stop rr: .*\.pid does not exist/);
     } finally {
       await rr.kill();
     }
