@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# HTTP benchmark: rr (2 PHP workers, Bun and Deno) vs nginx + php-fpm (pm = static, 2 children)
+# on the same hello-world and framework-like PHP apps, measured with wrk in one run.
+# Installs wrk, nginx and php-fpm with apt-get when missing (bench-only; setup.sh does not).
+# Writes the "## HTTP" section of docs/BENCHMARKS.md.
+#   bash scripts/bench/http.sh            # DURATION=10s CONNECTIONS=64 by default
+#   DURATION=5s RUNTIMES="bun" bash scripts/bench/http.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+CONNECTIONS=${CONNECTIONS:-64}
+RUNTIMES=${RUNTIMES:-"bun deno"}
+
+need=()
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
+FPM=$(command -v php-fpm8.2 || command -v php-fpm || ls /usr/sbin/php-fpm* 2>/dev/null | head -1 || true)
+[ -n "$FPM" ] || need+=(php-fpm)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "bench: installing ${need[*]} with apt-get" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  FPM=$(command -v php-fpm8.2 || command -v php-fpm || ls /usr/sbin/php-fpm* | head -1)
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+work=$(mktemp -d)
+chmod 755 "$work" # nginx workers (nobody) must reach the php-fpm socket
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { bun -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+wait_http() {
+  for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
+  echo "bench: $1 did not answer; logs:" >&2
+  tail -n 20 "$work"/*.log >&2 || true
+  return 1
+}
+
+# ---- nginx + php-fpm ----
+fpm_sock="$work/fpm.sock"
+cat > "$work/php-fpm.conf" <<CONF
+[global]
+error_log = $work/fpm.log
+daemonize = no
+[bench]
+listen = $fpm_sock
+listen.mode = 0666
+pm = static
+pm.max_children = 2
+catch_workers_output = yes
+CONF
+FPM_USER_FLAG=(); [ "$(id -u)" = 0 ] && FPM_USER_FLAG=(-R)
+"$FPM" "${FPM_USER_FLAG[@]}" -y "$work/php-fpm.conf" -F >/dev/null 2>&1 &
+pids+=($!)
+
+nginx_port=$(free_port)
+cat > "$work/nginx.conf" <<CONF
+worker_processes 2;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/body;
+  fastcgi_temp_path $work/fastcgi;
+  proxy_temp_path $work/proxy;
+  uwsgi_temp_path $work/uwsgi;
+  scgi_temp_path $work/scgi;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location = /hello { fastcgi_pass unix:$fpm_sock; include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME $ROOT/scripts/bench/http/fpm-hello.php; }
+    location = /framework { fastcgi_pass unix:$fpm_sock; include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME $ROOT/scripts/bench/http/fpm-framework.php; }
+  }
+}
+CONF
+"$NGINX" -c "$work/nginx.conf" -p "$work" >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do [ -S "$fpm_sock" ] && break; sleep 0.1; done
+
+# ---- rr ----
+start_rr() { # runtime app port
+  local runtime=$1 app=$2 port=$3 cfg="$work/rr-$1-$2.yaml"
+  cat > "$cfg" <<CONF
+version: "3"
+server:
+  command: "php $ROOT/tests/fixtures/php/http/$app.php"
+  relay: pipes
+http:
+  address: 127.0.0.1:$port
+  pool:
+    num_workers: 2
+logs:
+  level: warn
+CONF
+  if [ "$runtime" = deno ]; then
+    deno run -A --quiet "$ROOT/src/main.ts" serve -c "$cfg" >"$work/rr-$runtime-$app.log" 2>&1 &
+  else
+    bun "$ROOT/src/main.ts" serve -c "$cfg" >"$work/rr-$runtime-$app.log" 2>&1 &
+  fi
+  echo $!
+}
+
+results="$work/results.tsv"
+measure() { # app server url
+  wrk -t2 -c"$CONNECTIONS" -d"$WARMUP" "$3" >/dev/null 2>&1 || true
+  local out
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$3")
+  local rps p50 p99 errors
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
+  [ -n "$errors" ] && echo "bench: $2 $1: $errors" >&2
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$rps" "$p50" "$p99" | tee -a "$results" >&2
+}
+
+for app in hello framework; do
+  wait_http "http://127.0.0.1:$nginx_port/$app"
+  measure "$app" "nginx+php-fpm" "http://127.0.0.1:$nginx_port/$app"
+  for runtime in $RUNTIMES; do
+    port=$(free_port)
+    pid=$(start_rr "$runtime" "$app" "$port")
+    wait_http "http://127.0.0.1:$port/"
+    measure "$app" "rr ($runtime)" "http://127.0.0.1:$port/"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  done
+done
+
+meta="$(date -u +%Y-%m-%d), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d$DURATION, bun $(bun --version), deno $(deno --version | head -1 | cut -d' ' -f2), $(php -r 'echo "PHP ", PHP_VERSION;')."
+bun "$ROOT/scripts/bench/http/report.ts" "$results" "$meta"
