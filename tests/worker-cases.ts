@@ -327,6 +327,17 @@ export function defineWorkerSuite(relayName: RelayName): void {
       }
     });
 
+    it("applies exec_ttl to every frame of a stream", async () => {
+      const w = await spawn("stream.php");
+      const r = await w.exec(payload("", "1000:300"), { timeoutMs: 150 });
+      assert.equal(text(r.body), "chunk0");
+      const it = r.stream![Symbol.asyncIterator]();
+      await assert.rejects(it.next(), ExecTTLError);
+      assert.equal(w.state, WorkerState.ExecTTLReached);
+      assert.equal((await w.exited).signal, "SIGKILL");
+      await r.stream!.cancel(); // a no-op once the stream failed
+    });
+
     it("handles a worker-initiated stop: WorkerStopRequestedError, invalid, then stopped", async () => {
       const w = await spawn("stop.php");
       await assert.rejects(w.exec(payload("", "x")), WorkerStopRequestedError);
