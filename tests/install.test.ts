@@ -4,7 +4,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,7 @@ const ARCHIVE = `rr-${VERSION}-${HOST}.tar.gz`;
 const INSTALLER = join(ROOT, "scripts", "install.sh");
 const SETUP_SNIPPET = join(ROOT, "examples", "ci", "setup-rr.sh");
 const WORKFLOW = join(ROOT, "examples", "ci", "github-actions.yml");
+const STAND_IN = `#!/bin/sh\necho 'rr version ${VERSION} (stand-in, ${HOST})'\n`;
 const HELLO_WORKER = join(ROOT, "tests", "fixtures", "php", "http", "hello.php");
 
 interface WorkflowStep {
@@ -79,6 +80,7 @@ describe("install.sh against a local release server", () => {
   let server: HttpServer | undefined;
   let baseUrl = "";
   const requests: string[] = [];
+  const stalled: ReadableStreamDefaultController<Uint8Array>[] = [];
 
   /** A clean environment: no RR_INSTALL_* leaking in from outside; mktemp goes to our own TMPDIR. */
   function env(extra: Record<string, string>): Record<string, string> {
@@ -146,12 +148,30 @@ describe("install.sh against a local release server", () => {
     writeFileSync(join(work, "tampered", ARCHIVE), bytes);
     writeFileSync(join(work, "tampered", "SHA256SUMS"), `${line}\n`);
 
+    // "mirror": a release of a small stand-in rr (a script printing the version), for tests
+    // whose subject is not the binary itself.
+    await fakeRelease("mirror", STAND_IN);
+    copyFileSync(join(dist, "install.sh"), join(work, "mirror", "install.sh"));
+
     server = await getPlatform().serveHttp({
       hostname: "127.0.0.1",
       port: 0,
       handler: (req) => {
         const path = decodeURIComponent(new URL(req.url).pathname);
         requests.push(path);
+        if (path === `/stalled/${ARCHIVE}`) {
+          // Sends the first 64 KiB of the archive, then nothing: a download in progress.
+          return new Response(
+            new ReadableStream<Uint8Array>({
+              start(controller) {
+                controller.enqueue(new Uint8Array(65536));
+                stalled.push(controller);
+              },
+            }),
+            { headers: { "content-length": String(statSync(join(work, "release", ARCHIVE)).size) } },
+          );
+        }
+        if (path === "/stalled/SHA256SUMS") return new Response(readFileSync(join(work, "release", "SHA256SUMS")));
         const file = join(work, path);
         if (path.includes("..") || !existsSync(file) || !file.startsWith(work)) return new Response("not found", { status: 404 });
         return new Response(readFileSync(file));
@@ -161,6 +181,7 @@ describe("install.sh against a local release server", () => {
   }
 
   after(async () => {
+    for (const controller of stalled) controller.error(new Error("test over"));
     await server?.stop(true);
     if (work) rmSync(work, { recursive: true, force: true });
   });
@@ -206,16 +227,14 @@ describe("install.sh against a local release server", () => {
 
   it("installs from a local directory (air-gapped mirror, no downloader used)", { timeout: 240_000 }, async () => {
     await setup();
-    // A small stand-in binary keeps this fast: what is tested is the file:// and plain-path fetch.
-    const script = `#!/bin/sh\necho 'rr version ${VERSION} (stand-in)'\n`;
-    await fakeRelease("mirror", script);
+    // The small stand-in release keeps this fast: what is tested is the file:// and plain-path fetch.
     for (const base of [`file://${join(work, "mirror")}`, join(work, "mirror")]) {
       const dir = join(work, "local-bin");
       rmSync(dir, { recursive: true, force: true });
       requests.length = 0;
       const res = await installer({ RR_INSTALL_BASE_URL: base, RR_INSTALL_DIR: dir, RR_INSTALL_DOWNLOADER: "none" });
       assert.equal(res.code, 0, res.stderr);
-      assert.equal(readFileSync(join(dir, "rr"), "utf8"), script);
+      assert.equal(readFileSync(join(dir, "rr"), "utf8"), STAND_IN);
       assert.deepEqual(requests, []);
     }
   });
@@ -267,6 +286,11 @@ describe("install.sh against a local release server", () => {
     const other = HOST.endsWith("arm64") ? "x64" : "arm64";
     const arch = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/release`, RR_INSTALL_DIR: dir, RR_INSTALL_ARCH: other });
     assertRefused(arch, 3, new RegExp(`lists no rr archive for ${process.platform}-${other}`));
+    mkdirSync(join(work, "multi"));
+    const zeros = "0".repeat(64);
+    writeFileSync(join(work, "multi", "SHA256SUMS"), `${zeros}  rr-0.0.1-${HOST}.tar.gz\n${zeros}  rr-0.0.2-${HOST}.tar.gz\n`);
+    const several = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/multi`, RR_INSTALL_DIR: dir });
+    assertRefused(several, 2, /lists several versions for .*; set RR_INSTALL_VERSION/);
     const bad = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/release`, RR_INSTALL_DIR: dir, RR_INSTALL_VERSION: "1.0;rm" });
     assertRefused(bad, 2, /invalid RR_INSTALL_VERSION '1\.0;rm'/);
     assert.equal(existsSync(dir), false);
@@ -284,21 +308,47 @@ describe("install.sh against a local release server", () => {
     assert.equal(existsSync(dir), false);
   });
 
+  it("Ctrl-C during the download leaves nothing behind", { timeout: 240_000 }, async () => {
+    await setup();
+    const dir = join(work, "interrupted-bin");
+    requests.length = 0;
+    const child = getPlatform().spawn({
+      cmd: ["sh", INSTALLER],
+      env: env({ RR_INSTALL_BASE_URL: `${baseUrl}/stalled`, RR_INSTALL_DIR: dir }),
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    try {
+      for (let i = 0; i < 500 && !requests.includes(`/stalled/${ARCHIVE}`); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(requests.includes(`/stalled/${ARCHIVE}`), "the installer never started the archive download");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.notDeepEqual(readdirSync(join(work, "tmp")), [], "the download should be in progress in TMPDIR");
+      // What a terminal does on Ctrl-C: SIGINT to the whole foreground process group.
+      getPlatform().kill(-child.pid, "SIGINT");
+      const status = await child.exited;
+      assert.equal(status.code, 130);
+    } finally {
+      getPlatform().kill(-child.pid, "SIGKILL");
+    }
+    assert.deepEqual(readdirSync(join(work, "tmp")), []);
+    assert.equal(existsSync(join(dir, "rr")), false);
+  });
+
   it("CI snippet (examples/ci/setup-rr.sh) installs the pinned version once, then hits the cache", { timeout: 240_000 }, async () => {
     await setup();
     const cache = join(work, "ci-cache");
     const githubPath = join(work, "github_path");
     writeFileSync(githubPath, "");
-    const ciEnv = env({ RR_VERSION: VERSION, RR_CACHE_DIR: cache, RR_INSTALL_BASE_URL: `${baseUrl}/release`, GITHUB_PATH: githubPath });
+    const ciEnv = env({ RR_VERSION: VERSION, RR_CACHE_DIR: cache, RR_INSTALL_BASE_URL: `${baseUrl}/mirror`, GITHUB_PATH: githubPath });
     requests.length = 0;
     const first = await run(["sh", SETUP_SNIPPET], ciEnv);
     assert.equal(first.code, 0, first.stderr);
     const binDir = first.stdout.trim();
     assert.equal(binDir, join(cache, VERSION));
-    assert.deepEqual(requests, ["/release/install.sh", "/release/SHA256SUMS", `/release/${ARCHIVE}`]);
+    assert.deepEqual(requests, ["/mirror/install.sh", "/mirror/SHA256SUMS", `/mirror/${ARCHIVE}`]);
     assert.equal(readFileSync(githubPath, "utf8"), `${binDir}\n`);
-    const version = await run([join(binDir, "rr"), "--version"], env({}));
-    assert.match(version.stdout, new RegExp(`version ${VERSION.replaceAll(".", "\\.")}\\b`));
+    assert.equal(readFileSync(join(binDir, "rr"), "utf8"), STAND_IN);
 
     requests.length = 0;
     const second = await run(["sh", SETUP_SNIPPET], ciEnv);
