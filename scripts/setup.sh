@@ -27,3 +27,15 @@ if [ "${#need_npm[@]}" -gt 0 ]; then
 fi
 bun --version >/dev/null
 deno --version >/dev/null
+
+# The jobs tests need RabbitMQ: start the broker once (it stays up for later runs; the tests
+# start it themselves when it is not running, and then stop it again).
+if [ "$want_test" = 1 ] && command -v rabbitmq-server >/dev/null 2>&1; then
+  if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+    echo "setup: starting rabbitmq-server" >&2
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO rabbitmq-server -detached >/dev/null 2>&1 || true
+    $SUDO timeout 90 rabbitmqctl -q await_startup >/dev/null 2>&1 \
+      || echo "setup: rabbitmq-server did not start; the amqp jobs tests will try again" >&2
+  fi
+fi

@@ -87,6 +87,8 @@ logs:
 jobs:
   pool:
     num_workers: 1
+    supervisor:
+      exec_ttl: 1s
   consume: [replies, delays, crashes, dyn_consumed]
   pipelines:
     prio:
@@ -193,6 +195,15 @@ describe("jobs plugin (memory) end to end", () => {
     await waitFor(() => loggedIn("crashes").filter((j) => j.id === "c-1").length === 2, 15_000, 25, "c-1 twice");
     const runs = loggedIn("crashes").filter((j) => j.id === "c-1");
     assert.notEqual(runs[0].pid, runs[1].pid, "the second delivery ran on a fresh worker");
+    await waitFor(async () => (await stat("crashes"))?.active === 0, 5_000, 50, "crashes drained");
+  });
+
+  it("delivers a job again when its worker hits exec_ttl and is killed", async () => {
+    await ok("push", "crashes", "h-1", "J", "hang-once");
+    await waitFor(() => loggedIn("crashes").filter((j) => j.id === "h-1").length === 2, 15_000, 25, "h-1 twice");
+    const runs = loggedIn("crashes").filter((j) => j.id === "h-1");
+    assert.notEqual(runs[0].pid, runs[1].pid, "the killed worker was replaced");
+    assert.ok(runs[1].t - runs[0].t >= 0.9, "the first run was cut at exec_ttl (1s)");
     await waitFor(async () => (await stat("crashes"))?.active === 0, 5_000, 50, "crashes drained");
   });
 

@@ -141,6 +141,21 @@ export class JobsPlugin implements Plugin {
     return this.withTimeout(`push to pipeline "${job.pipeline}"`, driver.push(job));
   }
 
+  /**
+   * Push many jobs. Unlike RoadRunner (one by one), all are handed to their drivers at once so
+   * broker confirms overlap; pipelines are checked first, so an unknown one pushes nothing.
+   */
+  pushBatch(jobs: JobMessage[]): Promise<void> {
+    const drivers = jobs.map((job) => this.driver(job.pipeline));
+    const pushes: Promise<void>[] = [];
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i];
+      if (job.priority === 0) job.priority = drivers[i].pipeline.priority();
+      pushes.push(drivers[i].push(job));
+    }
+    return this.withTimeout(`push ${jobs.length} jobs`, Promise.all(pushes).then(() => undefined));
+  }
+
   async pause(names: readonly string[]): Promise<void> {
     for (const name of names) await this.withTimeout(`pause pipeline "${name}"`, this.driver(name).pause());
   }

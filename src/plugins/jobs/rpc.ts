@@ -26,11 +26,8 @@ export function jobsRpcService(plugin: JobsPlugin): RpcService {
     },
     PushBatch: async (call) => {
       const jobs = decodePushBatchRequest(protoBody(call));
-      // One by one, stopping at the first error (earlier jobs stay pushed), like RoadRunner.
-      for (const job of jobs) {
-        if (!job.id) throw new RpcError("jobs_plugin_push_batch: empty ID field not allowed");
-        await run("jobs_plugin_push_batch", () => plugin.push(toMessage(job)));
-      }
+      if (jobs.some((job) => !job.id)) throw new RpcError("jobs_plugin_push_batch: empty ID field not allowed");
+      await run("jobs_plugin_push_batch", () => plugin.pushBatch(jobs.map(toMessage)));
       return EMPTY;
     },
     Pause: async (call) => {
