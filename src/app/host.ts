@@ -79,15 +79,15 @@ export class PluginHost {
     }
   }
 
-  /**
-   * Stop started plugins in reverse order. force=false lets them drain. A forced stop
-   * while a graceful one runs asks every plugin again with force=true.
-   */
   /** True once stop() was called. */
   get closing(): boolean {
     return this.#closing;
   }
 
+  /**
+   * Stop started plugins in reverse order. force=false lets them drain. A forced stop
+   * while a graceful one runs asks the plugins not yet stopped again, with force=true.
+   */
   stop(force: boolean): Promise<void> {
     this.#closing = true;
     if (this.#stopping && !force) return this.#stopping;
@@ -99,8 +99,9 @@ export class PluginHost {
         } catch (error) {
           this.#log.error(`plugin ${plugin.name} failed to stop`, { error: errorText(error) });
         }
+        const index = this.#started.indexOf(plugin);
+        if (index >= 0) this.#started.splice(index, 1);
       }
-      this.#started.length = 0;
     };
     const done = run();
     this.#stopping = done;
