@@ -153,6 +153,9 @@ describe("environment expansion", () => {
     );
     assert.equal(config.http?.pool.num_workers, 2);
     assert.equal(config.http?.pool.debug, true);
+    // An unset variable where a number is wanted means "not set": the default applies.
+    const unset = load(`${V3}server:\n  command: php w.php\nhttp:\n  address: 127.0.0.1:0\n  pool:\n    max_jobs: \${MAX_JOBS}\n`);
+    assert.equal(unset.config.http?.pool.max_jobs, 0);
   });
 });
 

@@ -3,7 +3,7 @@
 // becomes a string, a single value where it wants a list becomes a one-item list, and an
 // empty YAML value (`key:` → null) under an optional key counts as absent. This runs on the
 // raw tree before validation, guided by the valibot schema, so `-o http.pool.num_workers=4`
-// and `num_workers: ${WORKERS:-2}` both work. It also collects unknown keys.
+// and `num_workers: ${WORKERS:-2}` both work. It also finds unknown keys.
 import type { GenericSchema } from "valibot";
 import { isMap } from "./expand.ts";
 import { suggest } from "./errors.ts";
@@ -103,8 +103,11 @@ export function coerce(schemaIn: GenericSchema | SchemaNode, value: unknown): un
       if (OBJECTS.has(schema.type) && isMap(value) && schema.entries) {
         for (const [key, entry] of Object.entries(schema.entries)) {
           if (!(key in value)) continue;
-          // `key:` with nothing after it means "not set" for optional keys.
-          if (value[key] === null && entry.type !== "nullable" && entry.type !== "nullish" && WRAPPERS.has(entry.type)) {
+          // `key:` with nothing after it means "not set" for optional keys; so does "" where a
+          // number or boolean is wanted (an unset ${VAR}; Go's weak decoding reads it as zero).
+          const optional = WRAPPERS.has(entry.type) && entry.type !== "nullable" && entry.type !== "nullish";
+          const scalar = unwrap(entry).type;
+          if (optional && (value[key] === null || (value[key] === "" && (scalar === "number" || scalar === "boolean")))) {
             delete value[key];
             continue;
           }
