@@ -38,7 +38,8 @@ async function reset(): Promise<number> {
       let result: string;
       try {
         await client.call<boolean>("resetter.Reset", name);
-        result = `done in ${((performance.now() - started) / 1000).toFixed(1)}s`;
+        const seconds = (performance.now() - started) / 1000;
+        result = `done in ${seconds.toFixed(seconds < 1 ? 2 : 1)}s`;
       } catch (error) {
         failed++;
         result = `failed: ${(error as Error).message}`;
