@@ -19,6 +19,7 @@ import process from "node:process";
 import { getPlatform } from "../../src/platform/index.ts";
 import type { ChildProcess, Conn } from "../../src/platform/types.ts";
 import type { Logger } from "../../src/logs/types.ts";
+import { encodePayloadFrame, FrameDecoder } from "../../src/goridge/frame.ts";
 import { openSocketRelay, type SocketRelayServer, spawnWorker, type Worker } from "../../src/worker/index.ts";
 import type { Payload } from "../../src/worker/types.ts";
 
@@ -309,4 +310,25 @@ for (const kind of kinds) {
       );
     }
   }
+}
+
+// rr's own cost per exec without any I/O: encode the request frame, decode the response frame.
+{
+  const response = encodePayloadFrame(0, 0, context, body);
+  let seen = 0;
+  const decoder = new FrameDecoder((f) => (seen += f.payload.length), (e) => {
+    throw e;
+  });
+  const N = 100_000;
+  const samples: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const started = performance.now();
+    for (let i = 0; i < N; i++) {
+      encodePayloadFrame(0, 0, context, body);
+      decoder.push(response);
+    }
+    samples.push(((performance.now() - started) * 1000) / N);
+  }
+  if (seen !== 3 * N * 2048) throw new Error("codec check failed");
+  console.log(`\ncodec only (encode 1 KB + 1 KB request, decode the same response), no I/O: ${samples.map((x) => x.toFixed(2)).join(" / ")} µs per exec`);
 }
