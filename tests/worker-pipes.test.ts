@@ -54,3 +54,36 @@ describe("worker over pipes: stdout discipline", () => {
     );
   });
 });
+
+describe("fixture workers other suites rely on", () => {
+  const logger = new CaptureLogger();
+  const workers: Worker[] = [];
+  const start = async (script: string): Promise<Worker> => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (typeof v === "string") env[k] = v;
+    const w = await spawnWorker({ command: ["php", fixture(script)], env: { ...env, RR_RELAY: "pipes" }, relay: "pipes", allocateTimeoutMs: 5000, logger });
+    workers.push(w);
+    return w;
+  };
+  after(async () => {
+    for (const w of workers) w.kill();
+    await Promise.all(workers.map((w) => w.exited));
+  });
+
+  it("pid.php answers with its pid; sleep.php sleeps <body> ms; leak.php grows by 10 MB a request", async () => {
+    const pidWorker = await start("pid.php");
+    assert.equal(new TextDecoder().decode((await pidWorker.exec(payload("c", ""))).body), String(pidWorker.pid));
+
+    const sleeper = await start("sleep.php");
+    const started = Date.now();
+    const slept = await sleeper.exec(payload("", "150"));
+    assert.ok(Date.now() - started >= 140);
+    assert.equal(new TextDecoder().decode(slept.body), "slept:150");
+    assert.equal(new TextDecoder().decode(slept.context), String(sleeper.pid));
+
+    const leak = await start("leak.php");
+    const first = Number(new TextDecoder().decode((await leak.exec(payload("", ""))).body));
+    const second = Number(new TextDecoder().decode((await leak.exec(payload("", ""))).body));
+    assert.ok(second - first >= 10 * 1024 * 1024, `${first} -> ${second}`);
+  });
+});
