@@ -20,7 +20,7 @@ before(async () => {
     startHttp({ worker: "early-hints.php" }),
     startHttp({ worker: "error.php", pool: { num_workers: 1, debug: true } }),
     startHttp({ worker: "error.php", pool: { num_workers: 1 } }),
-    startHttp({ worker: "crash.php", pool: { num_workers: 2 }, http: { internal_error_code: 502 } }),
+    startHttp({ worker: "crash.php", pool: { num_workers: 2 }, http: { internal_error_code: 502, access_logs: true } }),
   ]);
 });
 after(async () => {
@@ -151,5 +151,7 @@ describe("http worker crash", () => {
     }, 5000, 50, "a replacement worker");
     assert.ok(after);
     assert.match(crash.proc.output, /crash\.php: exiting on purpose/);
+    // access_logs: true logs every request with its status.
+    await waitFor(() => /http access log.*"status":502.*"URI":"[^"]*\/crash"/.test(crash.proc.output), 3000, 25, "the access log line");
   });
 });
