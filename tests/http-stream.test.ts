@@ -2,7 +2,7 @@
 // workers: stream.php, early-hints.php, error.php and crash.php.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { waitFor } from "./helpers/index.ts";
@@ -16,7 +16,7 @@ let crash: RRHttp;
 
 before(async () => {
   [stream, hints, errorsDebug, errorsQuiet, crash] = await Promise.all([
-    startHttp({ worker: "stream.php", pool: { num_workers: 1, stream_timeout: "5s" } }),
+    startHttp({ worker: "stream.php", pool: { num_workers: 1, stream_timeout: "5s" }, http: { uploads: { dir: "." } } }),
     startHttp({ worker: "early-hints.php" }),
     startHttp({ worker: "error.php", pool: { num_workers: 1, debug: true } }),
     startHttp({ worker: "error.php", pool: { num_workers: 1 } }),
@@ -82,6 +82,21 @@ describe("http streaming", () => {
     // num_workers is 1: the same worker serves the next request.
     const res = await fetch(`${stream.url}/?chunks=2`);
     assert.equal(await res.text(), "chunk0\nchunk1\n");
+  });
+});
+
+describe("http uploads with a streamed response", () => {
+  it("keeps uploaded files while the stream runs and deletes them after it ends", async () => {
+    const uploads = () => readdirSync(stream.dir.path).filter((name) => name.startsWith("upload"));
+    const form = new FormData();
+    form.append("file", new Blob(["streamed upload"]), "s.txt");
+    const res = await fetch(`${stream.url}/?chunks=3&delay=300`, { method: "POST", body: form });
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    assert.match(new TextDecoder().decode(first.value), /chunk0/);
+    assert.equal(uploads().length, 1, "the upload exists while the worker streams");
+    while (!(await reader.read()).done);
+    await waitFor(() => uploads().length === 0, 5000, 25, "the upload to be deleted after the stream");
   });
 });
 
