@@ -1,5 +1,6 @@
-// 10,000 jobs through RabbitMQ with rr stopped and restarted midway: every job id is consumed
-// at least once and none is lost (the jobs plugin, the amqp driver and our PHP fixtures, for real).
+// The jobs plugin over RabbitMQ with a real `rr serve` and our PHP fixtures: 10,000 jobs with rr
+// stopped and restarted midway (every job id consumed at least once, none lost), and a pipeline
+// declared at runtime the way spiral/roadrunner-jobs declares one (every option as a string).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -19,24 +20,39 @@ let rr: RunningProcess | undefined;
 let rpcAddress: string;
 let logFile: string;
 const queue = `rr-test-restart-${randomUUID().slice(0, 8)}`;
+const declared = `rr-test-declared-${randomUUID().slice(0, 8)}`;
 
-function producer(...args: string[]): Promise<void> {
+function producer(...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile("php", [PRODUCER, ...args], { env: { ...process.env, RR_RPC: rpcAddress } }, (error, _stdout, stderr) => {
+    execFile("php", [PRODUCER, ...args], { env: { ...process.env, RR_RPC: rpcAddress } }, (error, stdout, stderr) => {
       if (error) reject(new Error(`producer ${args.join(" ")} failed: ${stderr}`));
-      else resolve();
+      else resolve(String(stdout));
     });
   });
 }
 
+interface LoggedJob {
+  id: string;
+  pid: number;
+  driver: string;
+  queue: string;
+  pipeline: string;
+  headers: Record<string, string[]>;
+  t: number;
+}
+
+function consumed(): LoggedJob[] {
+  if (!existsSync(logFile)) return [];
+  const jobs: LoggedJob[] = [];
+  for (const line of readFileSync(logFile, "utf8").split("\n")) {
+    if (line) jobs.push(JSON.parse(line) as LoggedJob);
+  }
+  return jobs;
+}
+
 /** Ids the consumer logged (one JSON line per delivery). */
 function consumedIds(): string[] {
-  if (!existsSync(logFile)) return [];
-  const ids: string[] = [];
-  for (const line of readFileSync(logFile, "utf8").split("\n")) {
-    if (line) ids.push((JSON.parse(line) as { id: string }).id);
-  }
-  return ids;
+  return consumed().map((j) => j.id);
 }
 
 async function startServer(): Promise<RunningProcess> {
@@ -65,6 +81,7 @@ server:
   command: "php ${CONSUMER}"
   env:
     JOBS_LOG: ${logFile}
+    JOBS_MARKERS: ${dir.path}
 logs:
   level: info
 amqp:
@@ -87,7 +104,7 @@ jobs:
 
 after(async () => {
   if (rr?.running) await stopServer(rr);
-  await deleteQueues([queue], [queue]);
+  await deleteQueues([queue, declared], [queue, declared]);
   dir?.remove();
   await broker?.release();
 });
@@ -114,5 +131,61 @@ describe("jobs plugin (amqp) end to end", () => {
       assert.ok(seen.has(`b-${i}`), `b-${i} was lost`);
     }
     await waitFor(async () => (await queueDepth(queue)) === 0, 5_000, 50, "the broker queue to drain");
+  });
+
+  it("declares an amqp pipeline at runtime with string options, consumes, redelivers after a crash, delays", async () => {
+    await producer(
+      "declare",
+      JSON.stringify({
+        name: "declared",
+        driver: "amqp",
+        priority: "5",
+        prefetch: "10",
+        queue: declared,
+        queue_auto_delete: "false",
+        exchange: declared,
+        exchange_durable: "false",
+        exchange_type: "direct",
+        exchange_auto_delete: "false",
+        routing_key: declared,
+        exclusive: "false",
+        multiple_ack: "false",
+        requeue_on_fail: "false",
+        durable: "false",
+        consume_all: "false",
+        queue_headers: "[]",
+        delete_queue_on_stop: "false",
+        redial_timeout: "60",
+      }),
+    );
+    const stats = JSON.parse(await producer("stat")) as Array<Record<string, unknown>>;
+    const stat = stats.find((s) => s.pipeline === "declared");
+    assert.deepEqual(
+      { driver: stat?.driver, queue: stat?.queue, ready: stat?.ready, priority: stat?.priority },
+      { driver: "amqp", queue: declared, ready: false, priority: 5 },
+    );
+    await producer("resume", "declared");
+    const pushedAt = Date.now() / 1000;
+    await producer("push", "declared", "dc-crash", "J", "crash-once");
+    await producer("push", "declared", "dc-requeue", "J", "requeue-once");
+    await producer("push", "declared", "dc-delay", "J", "ack", "0", "1");
+    const runs = (id: string) => consumed().filter((j) => j.id === id);
+    await waitFor(
+      () => runs("dc-crash").length >= 2 && runs("dc-requeue").length >= 2 && runs("dc-delay").length >= 1,
+      15_000,
+      25,
+      "the declared pipeline's jobs",
+    );
+    const [first, second] = runs("dc-crash");
+    assert.notEqual(first.pid, second.pid, "redelivered to a fresh worker after the crash");
+    assert.deepEqual(runs("dc-requeue")[1].headers, { attempts: ["1"] });
+    const delayed = runs("dc-delay")[0];
+    assert.ok(delayed.t - pushedAt >= 0.9, `the delayed job ran ${(delayed.t - pushedAt).toFixed(2)} s after push`);
+    assert.deepEqual({ driver: delayed.driver, queue: delayed.queue, pipeline: delayed.pipeline }, {
+      driver: "amqp",
+      queue: declared,
+      pipeline: "declared",
+    });
+    assert.equal(await producer("destroy", "declared"), '["declared"]\n');
   });
 });

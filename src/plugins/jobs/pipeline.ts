@@ -61,6 +61,8 @@ export class Pipeline {
     if (typeof value === "string") {
       try {
         const parsed: unknown = JSON.parse(value);
+        // PHP's json_encode([]) gives "[]" for an empty map.
+        if (Array.isArray(parsed) && parsed.length === 0) return {};
         if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
           return parsed as Record<string, unknown>;
         }
