@@ -4,7 +4,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,13 +48,15 @@ interface RunResult {
 }
 
 /** Runs a command to completion (killed after `timeoutMs`), collecting its output. */
-async function run(cmd: string[], env: Record<string, string>, cwd = ROOT, timeoutMs = 60_000): Promise<RunResult> {
+async function run(cmd: string[], env: Record<string, string>, cwd = ROOT, timeoutMs = 60_000, uid?: number): Promise<RunResult> {
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   const child = getPlatform().spawn({
     cmd,
     cwd,
     env,
+    uid,
+    gid: uid,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -141,6 +143,10 @@ describe("install.sh against a local release server", () => {
     copyFileSync(join(dist, ARCHIVE), join(work, "release", ARCHIVE));
     copyFileSync(join(dist, "install.sh"), join(work, "release", "install.sh"));
     writeFileSync(join(work, "release", "SHA256SUMS"), `${line}\n`);
+    // "expected": the rr inside the served archive (dist/ may be rebuilt meanwhile by other tests).
+    mkdirSync(join(work, "expected"));
+    const untar = await run(["tar", "xzf", join(work, "release", ARCHIVE), "-C", join(work, "expected"), "rr"], env({}));
+    assert.equal(untar.code, 0, untar.stderr);
     // "tampered": one byte of the archive changed, SHA256SUMS as published.
     mkdirSync(join(work, "tampered"));
     const bytes = readFileSync(join(dist, ARCHIVE));
@@ -197,7 +203,7 @@ describe("install.sh against a local release server", () => {
     // Only static files: no API, no redirects to anything else.
     assert.deepEqual(requests, ["/release/SHA256SUMS", `/release/${ARCHIVE}`]);
     assert.deepEqual(readdirSync(dir), ["rr"]);
-    assert.equal(sha256(join(dir, "rr")), sha256(join(ROOT, "dist", `rr-${HOST}`)));
+    assert.equal(sha256(join(dir, "rr")), sha256(join(work, "expected", "rr")));
     const version = await run([join(dir, "rr"), "--version"], env({}));
     assert.equal(version.code, 0, version.stderr);
     assert.match(version.stdout, new RegExp(`version ${VERSION.replaceAll(".", "\\.")}\\b.*compiled.*${HOST}`));
@@ -237,6 +243,27 @@ describe("install.sh against a local release server", () => {
       assert.equal(readFileSync(join(dir, "rr"), "utf8"), STAND_IN);
       assert.deepEqual(requests, []);
     }
+  });
+
+  it("installs into ~/.local/bin by default for a regular user", { timeout: 240_000 }, async () => {
+    await setup();
+    const home = join(work, "user-home");
+    const userTmp = join(work, "user-tmp");
+    mkdirSync(home);
+    mkdirSync(userTmp);
+    // As root, run the installer as "nobody" (what a regular user gets); otherwise we are one.
+    let uid: number | undefined;
+    if (process.getuid?.() === 0) {
+      uid = 65534;
+      chmodSync(work, 0o755);
+      chownSync(home, uid, uid);
+      chownSync(userTmp, uid, uid);
+    }
+    const res = await run(["sh", INSTALLER], { ...env({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror` }), HOME: home, TMPDIR: userTmp }, "/", 60_000, uid);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(readFileSync(join(home, ".local", "bin", "rr"), "utf8"), STAND_IN);
+    assert.match(res.stderr, new RegExp(`installed rr ${VERSION.replaceAll(".", "\\.")} \\(${HOST}\\) to ${home}/\\.local/bin/rr`));
+    assert.deepEqual(readdirSync(userTmp), []);
   });
 
   it("refuses a tampered archive and leaves the existing rr untouched", { timeout: 240_000 }, async () => {
@@ -362,6 +389,40 @@ describe("install.sh against a local release server", () => {
     assert.notEqual(broken.code, 0);
     assert.match(broken.stderr, /404/);
     assert.equal(existsSync(join(work, "ci-cache-2", VERSION, "rr")), false);
+  });
+
+  it("the README's Install commands work as written (release URLs pointed at the local server)", { timeout: 240_000 }, async () => {
+    await setup();
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const install = readme.slice(readme.indexOf("\n## Install"));
+    const releases = "https://github.com/rr-server/rr/releases";
+    const pinned = install.split("\n").find((l) => l.startsWith(`curl -fsSL ${releases}/download/v`));
+    const ci = install.split("\n").find((l) => l.startsWith("RR_VERSION="));
+    assert.ok(pinned && ci, "README Install section lost its pinned and CI commands");
+    assert.ok(pinned.includes(`/download/v${VERSION}/`) && pinned.includes(`RR_INSTALL_VERSION=${VERSION} `), "README pins the current version");
+    assert.ok(ci.startsWith(`RR_VERSION=${VERSION};`), "README's CI line pins the current version");
+    const local = (line: string): string =>
+      line.replaceAll(`${releases}/download/v${VERSION}`, `${baseUrl}/mirror`).replaceAll(`${releases}/download/v$RR_VERSION`, `${baseUrl}/mirror`).replaceAll("/tmp/", `${join(work, "tmp")}/`);
+    // The installer itself still reads its files from the mirror, as a mirror user would.
+    const shellEnv = env({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror`, HOME: join(work, "readme-home") });
+    mkdirSync(join(work, "readme-home"));
+
+    // (The default directory depends on being root, so the test names one.)
+    const first = await run(["sh", "-c", local(pinned.replace(/\s+#.*$/, ""))], { ...shellEnv, RR_INSTALL_DIR: join(work, "readme-bin") });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(readFileSync(join(work, "readme-bin", "rr"), "utf8"), STAND_IN);
+
+    requests.length = 0;
+    const second = await run(["sh", "-c", `${local(ci)} && rr --version && command -v rr`], shellEnv);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, new RegExp(`rr version ${VERSION.replaceAll(".", "\\.")} \\(stand-in`));
+    assert.equal(second.stdout.trim().split("\n").pop(), join(work, "readme-home", ".cache", "rr", VERSION, "rr"));
+    assert.deepEqual(requests, ["/mirror/install.sh", "/mirror/SHA256SUMS", `/mirror/${ARCHIVE}`]);
+    requests.length = 0;
+    const cached = await run(["sh", "-c", `${local(ci)} && rr --version`], shellEnv);
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.deepEqual(requests, [], "the CI line downloads nothing on a cache hit");
+    rmSync(join(work, "tmp", "rr-install.sh"), { force: true });
   });
 
   it("examples/ci/github-actions.yml: its run steps install rr, start it, pass /health, serve requests, stop it", { timeout: 240_000 }, async () => {
