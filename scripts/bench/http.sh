@@ -4,7 +4,7 @@
 # Installs wrk, nginx and php-fpm with apt-get when missing (bench-only; setup.sh does not).
 # Writes the "## HTTP" section of docs/BENCHMARKS.md.
 #   bash scripts/bench/http.sh            # DURATION=10s CONNECTIONS=64 by default
-#   DURATION=5s RUNTIMES="bun" bash scripts/bench/http.sh
+#   DURATION=5s ROUNDS=1 RUNTIMES="bun" bash scripts/bench/http.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -12,6 +12,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-64}
 RUNTIMES=${RUNTIMES:-"bun deno"}
+ROUNDS=${ROUNDS:-3}
 
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
@@ -111,6 +112,7 @@ CONF
 }
 
 results="$work/results.tsv"
+rounds="$work/rounds.tsv"
 measure() { # app server url
   wrk -t2 -c"$CONNECTIONS" -d"$WARMUP" "$3" >/dev/null 2>&1 || true
   local out
@@ -121,20 +123,39 @@ measure() { # app server url
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
   [ -n "$errors" ] && echo "bench: $2 $1: $errors" >&2
-  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$rps" "$p50" "$p99" | tee -a "$results" >&2
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$rps" "$p50" "$p99" | tee -a "$rounds" >&2
 }
 
+# Every server runs for the whole benchmark (idle ones cost nothing); the rounds interleave
+# the servers so that load from elsewhere on the machine hits them alike. The median round counts.
+declare -A urls
 for app in hello framework; do
-  wait_http "http://127.0.0.1:$nginx_port/$app"
-  measure "$app" "nginx+php-fpm" "http://127.0.0.1:$nginx_port/$app"
+  urls["$app|nginx+php-fpm"]="http://127.0.0.1:$nginx_port/$app"
+  wait_http "${urls["$app|nginx+php-fpm"]}"
   for runtime in $RUNTIMES; do
     port=$(free_port)
-    pid=$(start_rr "$runtime" "$app" "$port")
-    wait_http "http://127.0.0.1:$port/"
-    measure "$app" "rr ($runtime)" "http://127.0.0.1:$port/"
-    kill "$pid"; wait "$pid" 2>/dev/null || true
+    pids+=("$(start_rr "$runtime" "$app" "$port")")
+    urls["$app|rr ($runtime)"]="http://127.0.0.1:$port/"
+  done
+done
+for app in hello framework; do
+  for runtime in $RUNTIMES; do wait_http "${urls["$app|rr ($runtime)"]}"; done
+done
+
+for round in $(seq 1 "$ROUNDS"); do
+  echo "bench: round $round/$ROUNDS" >&2
+  for app in hello framework; do
+    measure "$app" "nginx+php-fpm" "${urls["$app|nginx+php-fpm"]}"
+    for runtime in $RUNTIMES; do measure "$app" "rr ($runtime)" "${urls["$app|rr ($runtime)"]}"; done
+  done
+done
+# Median round per (app, server), by req/s.
+for app in hello framework; do
+  for server in "nginx+php-fpm" $(for r in $RUNTIMES; do echo "rr_($r)"; done); do
+    server=${server//_/ }
+    awk -F'\t' -v a="$app" -v s="$server" '$1 == a && $2 == s' "$rounds" | sort -t$'\t' -k3,3 -g | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2)' >> "$results"
   done
 done
 
-meta="$(date -u +%Y-%m-%d), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d$DURATION, bun $(bun --version), deno $(deno --version | head -1 | cut -d' ' -f2), $(php -r 'echo "PHP ", PHP_VERSION;')."
+meta="$(date -u +%Y-%m-%d), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d$DURATION, median of $ROUNDS interleaved rounds, bun $(bun --version), deno $(deno --version | head -1 | cut -d' ' -f2), $(php -r 'echo "PHP ", PHP_VERSION;')."
 bun "$ROOT/scripts/bench/http/report.ts" "$results" "$meta"
