@@ -38,6 +38,18 @@ describe("pool spawn failures", () => {
     );
   });
 
+  it("workers that die right after the handshake are respawned with backoff, not in a tight loop", async () => {
+    const log = join(tmp, "die-after-handshake.log");
+    const logger = new RecordingLogger();
+    const p = await testPool({ num_workers: 1 }, { script: "pool-die-after-handshake.php", env: { POOL_BOOT_LOG: log }, logger });
+    pools.push(p);
+    await sleep(1500);
+    const starts = boots(log).length;
+    // ~50 ms per start: a tight loop would make about 25 in 1.5 s; backoff makes about 4.
+    assert.ok(starts >= 2 && starts <= 8, `${starts} starts in 1.5 s`);
+    assert.match(logger.text("error"), /exited with code 5 right after it started[\s\S]*bailing out/);
+  });
+
   it("a boot-crash loop backs off, waiting callers get the spawn error, and the pool recovers", async () => {
     const flag = join(tmp, "crash-later");
     const log = join(tmp, "boots.log");

@@ -44,6 +44,8 @@ const WORKER_STOP_GRACE_MS = 10_000;
 /** Boot-crash backoff: 100 ms doubling to 5 s. */
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
+/** A worker that dies unused sooner than this after its start counts as a failed start. */
+const HEALTHY_AFTER_MS = 5_000;
 /** RoadRunner caps num_workers at 500. */
 const MAX_NUM_WORKERS = 500;
 /** max_jobs jitter (RoadRunner adds 0–14 % per worker so workers are not all replaced at once). */
@@ -296,6 +298,8 @@ export class WorkerPool implements Pool {
   private release(slot: Slot): void {
     if (!slot.busy) return;
     this.endBusy(slot);
+    // A request went through: workers start fine again, forget the backoff.
+    if (this.spawnFailures !== 0) this.spawnFailures = 0;
     if (slot.retired) return;
     const worker = slot.worker;
     if (this.closed || slot.kind === "debug") {
@@ -396,12 +400,23 @@ export class WorkerPool implements Pool {
     // The group id stays reserved while any member lives, so this cannot hit an unrelated process.
     this.platform.kill(-slot.worker.pid, "SIGKILL");
     if (slot.retired) return;
-    const tail = slot.worker.stderrTail().trim();
-    this.logger.warn(`Worker ${slot.worker.pid} of pool "${this.name}" exited unexpectedly`, {
-      exitCode: code,
-      signal,
-      ...(tail ? { stderr: tail } : {}),
-    });
+    const worker = slot.worker;
+    const tail = worker.stderrTail().trim();
+    const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    const lived = Date.now() - worker.created;
+    if (worker.numExecs === 0 && !slot.busy && lived < HEALTHY_AFTER_MS) {
+      // Started, then died before serving anything: a boot problem that a plain respawn would
+      // repeat in a tight loop. Count it as a failed start so the replacement backs off.
+      this.onSpawnFailure(
+        new SpawnError(
+          `worker ${worker.pid} ${how} right after it started, before serving a request` +
+            (tail ? `; last stderr lines:\n${tail}` : "; it printed nothing on stderr"),
+        ),
+      );
+    } else {
+      if (lived >= HEALTHY_AFTER_MS) this.spawnFailures = 0;
+      this.logger.warn(`Worker ${worker.pid} of pool "${this.name}" ${how} unexpectedly`, tail ? { stderr: tail } : undefined);
+    }
     // A busy worker's exec rejects on its own; retire() is idempotent.
     this.retire(slot, code === 0 ? WorkerState.Stopped : WorkerState.Errored, "process exited");
   }
@@ -420,10 +435,11 @@ export class WorkerPool implements Pool {
       void this.track(this.spawnWorker()).then(
         (worker) => {
           this.basePending--;
-          if (this.spawnFailures > 0) {
+          if (this.lastSpawnError) {
             this.logger.info(`Pool "${this.name}" started a worker again after ${this.spawnFailures} failed attempt(s)`);
           }
-          this.spawnFailures = 0;
+          // The backoff is kept until the worker proves itself (serves a request or lives on):
+          // some die right after the handshake.
           this.lastSpawnError = undefined;
           this.addSlot(worker, "base");
         },
