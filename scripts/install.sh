@@ -165,7 +165,7 @@ if [ -n "$version" ]; then
   asset="rr-$version$suffix"
 else
   # No version asked for: the release's SHA256SUMS names the archive (and so the version).
-  asset=$(awk -v suf="$suffix" '{ f = $2; sub(/^\*/, "", f) }
+  asset=$(awk -v suf="$suffix" '{ sub(/\r$/, ""); f = $2; sub(/^\*/, "", f) }
     index(f, "rr-") == 1 && length(f) > length(suf) && substr(f, length(f) - length(suf) + 1) == suf { print f }' "$tmp/SHA256SUMS")
   case $asset in
     "") die 3 "$base/SHA256SUMS lists no rr archive for $os-$arch" ;;
@@ -175,7 +175,7 @@ else
   version=${asset#rr-}
   version=${version%"$suffix"}
 fi
-expected=$(awk -v f="$asset" '{ n = $2; sub(/^\*/, "", n) } n == f { print $1; exit }' "$tmp/SHA256SUMS")
+expected=$(awk -v f="$asset" '{ sub(/\r$/, ""); n = $2; sub(/^\*/, "", n) } n == f { print $1; exit }' "$tmp/SHA256SUMS")
 [ -n "$expected" ] || die 3 "$base/SHA256SUMS lists no $asset: is rr $version released for $os-$arch?"
 case $expected in
   *[!0-9a-fA-F]*) die 4 "$base/SHA256SUMS has a malformed checksum for $asset" ;;

@@ -157,6 +157,9 @@ describe("install.sh against a local release server", () => {
     // "mirror": a release of a small stand-in rr (a script printing the version), for tests
     // whose subject is not the binary itself.
     await fakeRelease("mirror", STAND_IN);
+    // Written on Windows in binary mode: CRLF line ends and a '*' before the name.
+    const mirrorSums = readFileSync(join(work, "mirror", "SHA256SUMS"), "utf8").trim().replace("  ", " *");
+    writeFileSync(join(work, "mirror", "SHA256SUMS"), `${mirrorSums}\r\n`);
     copyFileSync(join(dist, "install.sh"), join(work, "mirror", "install.sh"));
 
     server = await getPlatform().serveHttp({
@@ -264,6 +267,17 @@ describe("install.sh against a local release server", () => {
     assert.equal(readFileSync(join(home, ".local", "bin", "rr"), "utf8"), STAND_IN);
     assert.match(res.stderr, new RegExp(`installed rr ${VERSION.replaceAll(".", "\\.")} \\(${HOST}\\) to ${home}/\\.local/bin/rr`));
     assert.deepEqual(readdirSync(userTmp), []);
+  });
+
+  it("refuses an install directory it cannot create or that is taken by a directory", { timeout: 240_000 }, async () => {
+    await setup();
+    const proc = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror`, RR_INSTALL_DIR: "/proc/rr-install-test" });
+    assertRefused(proc, 1, /cannot create \/proc\/rr-install-test: set RR_INSTALL_DIR to a writable directory/);
+    const taken = join(work, "taken-bin");
+    mkdirSync(join(taken, "rr"), { recursive: true });
+    const dirInTheWay = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror`, RR_INSTALL_DIR: taken });
+    assertRefused(dirInTheWay, 2, /taken-bin\/rr is a directory; remove it or set RR_INSTALL_DIR/);
+    assert.deepEqual(readdirSync(join(taken, "rr")), []);
   });
 
   it("refuses a tampered archive and leaves the existing rr untouched", { timeout: 240_000 }, async () => {
@@ -480,7 +494,7 @@ describe("install.sh against a local release server", () => {
     for (const line of smoke) assert.match(line, /^GET \/ -> 200 in /);
     const stop = results.get("Stop rr");
     assert.equal(stop?.code, 0, stop?.stdout);
-    assert.match(stop?.stdout ?? "", /rr stopped[\s\S]*rr serve started/);
+    assert.match(stop?.stdout ?? "", new RegExp(`rr stopped[\\s\\S]*rr serve started; version ${VERSION.replaceAll(".", "\\.")} \\(runtime compiled, target ${HOST}\\)`));
     assert.equal(getPlatform().kill(Number(readFileSync(join(runnerTemp, "rr.pid"), "utf8")), "SIGTERM"), false, "rr is gone");
   });
 });
