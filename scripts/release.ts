@@ -41,7 +41,7 @@ function checkVersion(binary: string, version: string, target: Target): string {
   const res = spawnSync(binary, ["--version"], { encoding: "utf8" });
   const out = `${res.stdout ?? ""}${res.stderr ?? ""}`.trim();
   if (res.status !== 0) throw new ReleaseError(`${binary} --version failed (exit ${res.status}): ${out}`);
-  if (!out.includes(`version ${version}`) || !out.includes(target)) {
+  if (!out.includes(`version ${version} `) || !out.includes(target)) {
     throw new ReleaseError(`${binary} --version printed "${out}"; expected version ${version} and target ${target}`);
   }
   return out;
