@@ -3,7 +3,7 @@
 // for the memory driver and, when RabbitMQ listens on 127.0.0.1:5672, the amqp driver.
 // Jobs are pushed over goridge RPC with jobs.PushBatch (protobuf), as PHP producers do.
 //
-//   bun scripts/bench/jobs.ts [--jobs 50000] [--amqp-jobs 20000] [--batch 1000] [--prefetch 500]
+//   bun scripts/bench/jobs.ts [--jobs 50000] [--amqp-jobs 20000] [--batch 1000] [--prefetch 500] [--relay pipes|unix]
 //   deno run -A scripts/bench/jobs.ts
 //
 // Three figures per driver:
@@ -39,6 +39,8 @@ const MEMORY_JOBS = flag("jobs", 50_000);
 const AMQP_JOBS = flag("amqp-jobs", 20_000);
 const BATCH = flag("batch", 1000);
 const PREFETCH = flag("prefetch", 500);
+const relayIndex = process.argv.indexOf("--relay");
+const RELAY = relayIndex >= 0 ? process.argv[relayIndex + 1] : "pipes";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,6 +77,7 @@ rpc:
   listen: ${rpc}
 server:
   command: "php ${CONSUMER}"
+  relay: ${RELAY === "unix" ? `unix://${join(dir, "rr.sock")}` : "pipes"}
 logs:
   level: warn
 ${amqp ? "amqp:\n  addr: amqp://guest:guest@127.0.0.1:5672/\n" : ""}jobs:
@@ -110,7 +113,7 @@ ${amqp ? `    rabbit:
     }
     if (!client) throw new Error("rr did not start");
     await new Promise((r) => setTimeout(r, 300)); // workers booted
-    console.log(`runtime ${isDeno ? "deno" : "bun"}, 2 PHP workers, batch ${BATCH}`);
+    console.log(`runtime ${isDeno ? "deno" : "bun"}, 2 PHP workers (relay ${RELAY}), batch ${BATCH}`);
     await bench(client, "memory", "mem", MEMORY_JOBS);
     if (amqp) await bench(client, `amqp (prefetch ${PREFETCH})`, "rabbit", AMQP_JOBS);
     else console.log("amqp: skipped (no RabbitMQ on 127.0.0.1:5672)");
@@ -137,7 +140,8 @@ async function drained(client: RpcClient, pipeline: string): Promise<void> {
     const stats = decodeStats(await client.callRaw("jobs.Stat", new Uint8Array(0), PROTO));
     const s = stats.find((x) => x.pipeline === pipeline);
     if (s && s.active === 0 && s.reserved === 0 && s.delayed === 0) return;
-    await new Promise((r) => setTimeout(r, 5));
+    // amqp's Stat asks the broker (a channel per call): poll it less often.
+    await new Promise((r) => setTimeout(r, s?.driver === "amqp" ? 20 : 5));
   }
 }
 

@@ -3,7 +3,7 @@
 import { PoolClosedError, SoftJobError } from "../../errors.ts";
 import type { Logger } from "../../logs/types.ts";
 import type { Pool } from "../../pool/types.ts";
-import type { Payload } from "../../worker/types.ts";
+import type { Payload, WorkerResponse } from "../../worker/types.ts";
 import { applyReply } from "./protocol.ts";
 import type { JobQueue } from "./queue.ts";
 import type { QueuedJob } from "./types.ts";
@@ -63,8 +63,15 @@ export class Consumer {
     if (job.autoAck) await job.ack();
     const payload: Payload = { context: job.context(), body: job.body(), codec: CODEC_RAW };
     this.inFlight.add(job);
+    let response: WorkerResponse;
     try {
-      const response = await this.pool.exec(payload);
+      response = await this.pool.exec(payload);
+    } catch (err) {
+      this.inFlight.delete(job);
+      this.stats.err++;
+      return await this.failed(job, err);
+    }
+    try {
       if (response.stream) {
         // Jobs have no streamed replies: drain it away and treat the job as failed, as RoadRunner does.
         await response.stream.cancel();
@@ -79,8 +86,12 @@ export class Consumer {
       this.stats.ok++;
       await applyReply(job, response.body, this.logger);
     } catch (err) {
-      this.stats.err++;
-      await this.failed(job, err);
+      // The worker answered; only settling failed (e.g. the broker went away: it redelivers).
+      this.logger.error("Cannot settle a job after its worker answered", {
+        id: job.id,
+        pipeline: job.pipeline,
+        error: err instanceof Error ? err.message : String(err),
+      });
     } finally {
       this.inFlight.delete(job);
     }

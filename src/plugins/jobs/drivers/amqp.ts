@@ -206,13 +206,9 @@ export class AmqpDriver implements Driver {
   async push(msg: JobMessage): Promise<void> {
     if (this.stopped) throw new RRError(`Cannot push to pipeline "${this.pipeline.name}": it is stopped`);
     const o = this.options;
+    // A job header x-routing-key overrides the pipeline's routing key, as in RoadRunner. An empty
+    // key is fine: the queue is bound with the same (empty) key.
     const routingKey = msg.headers["x-routing-key"]?.[0] ?? o.routingKey;
-    if (!routingKey && o.exchangeType !== "fanout" && !(msg.delaySec > 0)) {
-      // RoadRunner requires routing_key for pushes unless the exchange is fanout.
-      if (!o.queue) {
-        throw new RRError(`Cannot push to pipeline "${this.pipeline.name}": set routing_key (or queue) for the amqp pipeline`);
-      }
-    }
     const headers: Record<string, unknown> = {
       rr_id: msg.id,
       rr_job: msg.job,
@@ -235,11 +231,11 @@ export class AmqpDriver implements Driver {
       const ch = await this.publisher();
       try {
         if (msg.delaySec > 0) {
-          const delayQueue = await this.declareDelayQueue(ch, msg.delaySec * 1000, routingKey || o.queue);
+          const delayQueue = await this.declareDelayQueue(ch, msg.delaySec * 1000, routingKey);
           await confirmPublish(ch, "", delayQueue, content, options);
           this.delayed++;
         } else {
-          await confirmPublish(ch, o.exchange, routingKey || o.queue, content, options);
+          await confirmPublish(ch, o.exchange, routingKey, content, options);
         }
         return;
       } catch (err) {
