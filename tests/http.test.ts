@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { Buffer } from "node:buffer";
 import { waitFor } from "./helpers/index.ts";
 import { rawRequest, type RRHttp, startHttp } from "./http-helpers.ts";
 
@@ -140,6 +141,7 @@ for (const codec of ["json", "proto"] as const) {
         ...part("many[]", new Uint8Array([0, 1, 2, 255]), { filename: "one.bin", type: "application/octet-stream" }),
         ...part("many[]", "second", { filename: "two.TXT", type: "text/plain" }),
         ...part("bad", "<?php", { filename: "evil.php", type: "text/plain" }),
+        ...part("cv", "x", { filename: "/home/me/résumé €.txt", type: "text/plain; charset=utf-8" }),
         new TextEncoder().encode(`--${boundary}--\r\n`),
       ];
       const form = new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer());
@@ -166,6 +168,9 @@ for (const codec of ["json", "proto"] as const) {
       const bad = got.uploads.bad as Upload;
       assert.equal(bad.error, 8, "forbidden extension → UPLOAD_ERR_EXTENSION");
       assert.equal(bad.tmpName, "");
+      const cv = got.uploads.cv as Upload;
+      assert.equal(cv.name, "résumé €.txt", "UTF-8 file names, reduced to the base name");
+      assert.equal(cv.mime, "text/plain; charset=utf-8");
       await waitFor(() => !existsSync(file.tmpName) && !existsSync(many[0].tmpName), 5000, 25, "uploads to be deleted");
       assert.deepEqual(readdirSync(uploadsDir).filter((f) => f.startsWith("upload")), []);
     });
@@ -184,6 +189,15 @@ for (const codec of ["json", "proto"] as const) {
       assert.deepEqual(res.headers.getSetCookie(), ["a=1", "b=2"]);
       assert.equal(res.headers.get("content-type"), "application/json");
       await res.body?.cancel();
+    });
+
+    it("passes UTF-8 header bytes through in both directions", async () => {
+      const res = await rawRequest(rr.port, "/utf?set[X-Utf][]=" + encodeURIComponent("Jörg €"), {
+        headers: { "X-Name": Buffer.from("Jörg", "utf8").toString("latin1") },
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(JSON.parse(new TextDecoder().decode(res.body)).headers["X-Name"], ["Jörg"]);
+      assert.equal(Buffer.from(String(res.headers["x-utf"]), "latin1").toString("utf8"), "Jörg €");
     });
 
     if (codec === "json") {

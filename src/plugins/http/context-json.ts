@@ -1,6 +1,6 @@
 // JSON context codec (RoadRunner ≤2023.3 wire format, spec http.md §2.1 and §6.3).
 // Hot path: the context is built as one string and encoded to UTF-8 once.
-import { canonicalHeaderName } from "./canonical.ts";
+import { canonicalHeaderName, headerValueText, wireHeaderValue } from "./canonical.ts";
 import { headersInit, isSkippedRequestHeader, type RequestContext, type ResponseContext } from "./context.ts";
 
 const encoder = new TextEncoder();
@@ -19,7 +19,7 @@ export function jsonContextText(c: RequestContext): string {
     let h = "";
     c.headers.forEach((value, name) => {
       if (isSkippedRequestHeader(name)) return;
-      h += (h === "" ? "" : ",") + quotedHeaderName(name) + ":[" + q(value) + "]";
+      h += (h === "" ? "" : ",") + quotedHeaderName(name) + ":[" + q(headerValueText(value)) + "]";
     });
     s += h;
   } else {
@@ -62,7 +62,7 @@ function headersWithExtras(c: RequestContext): string {
   const merged = new Map<string, string[]>();
   for (const [name, value] of c.headers) {
     if (isSkippedRequestHeader(name)) continue;
-    merged.set(canonicalHeaderName(name), [value]);
+    merged.set(canonicalHeaderName(name), [headerValueText(value)]);
   }
   for (const [name, value] of c.extraHeaders ?? []) {
     const key = canonicalHeaderName(name.toLowerCase());
@@ -99,9 +99,9 @@ export function decodeJsonResponse(bytes: Uint8Array): ResponseContext {
     for (const [name, value] of Object.entries(obj.headers as Record<string, unknown>)) {
       if (name === "") continue;
       if (Array.isArray(value)) {
-        for (const item of value) if (typeof item === "string" || typeof item === "number") headers.push([name, String(item)]);
+        for (const item of value) if (typeof item === "string" || typeof item === "number") headers.push([name, wireHeaderValue(String(item))]);
       } else if (typeof value === "string" || typeof value === "number") {
-        headers.push([name, String(value)]);
+        headers.push([name, wireHeaderValue(String(value))]);
       }
     }
   }

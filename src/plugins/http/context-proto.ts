@@ -3,7 +3,7 @@
 //   Request: 1 remote_addr, 2 protocol, 3 method, 4 uri (strings); 5 header, 6 cookies,
 //   10 attributes (map<string, HeaderValue>); 7 raw_query string; 8 parsed bool; 9 uploads bytes.
 //   HeaderValue: 1 value (repeated bytes).   Response: 1 status int64; 2 headers map.
-import { canonicalHeaderName } from "./canonical.ts";
+import { bytesToLatin1, canonicalHeaderName, headerValueText } from "./canonical.ts";
 import { headersInit, isSkippedRequestHeader, type RequestContext, type ResponseContext } from "./context.ts";
 
 const encoder = new TextEncoder();
@@ -23,7 +23,7 @@ export function encodeProtoContext(c: RequestContext): Uint8Array {
   const headers = new Map<string, string[]>();
   for (const [name, value] of c.headers) {
     if (isSkippedRequestHeader(name)) continue;
-    headers.set(canonicalHeaderName(name), [value]);
+    headers.set(canonicalHeaderName(name), [headerValueText(value)]);
   }
   for (const [name, value] of c.extraHeaders ?? []) {
     const key = canonicalHeaderName(name.toLowerCase());
@@ -143,7 +143,8 @@ function readMapEntry(entry: Uint8Array, into: Array<[string, string]>): void {
       const hv = new Reader(r.bytes());
       while (hv.pos < hv.end) {
         const k = hv.varint();
-        if (k === 0x0a) values.push(decoder.decode(hv.bytes()));
+        // Response header values go to the wire byte for byte, as Latin-1 strings (what Headers takes).
+        if (k === 0x0a) values.push(bytesToLatin1(hv.bytes()));
         else hv.skip(k & 7);
       }
     } else r.skip(wire);

@@ -2,6 +2,7 @@
 // exactly as the client sent it, a part with an empty filename is a plain value, and the data
 // is a view into the request body (no copy).
 import { Buffer } from "node:buffer";
+import { bytesToLatin1 } from "./canonical.ts";
 
 export interface MultipartPart {
   name: string;
@@ -12,7 +13,6 @@ export interface MultipartPart {
   data: Uint8Array;
 }
 
-const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder();
 
 /** The boundary parameter of a multipart Content-Type, or null. */
@@ -41,7 +41,7 @@ export function parseMultipartBody(body: Uint8Array, boundary: string): Multipar
     else throw new MultipartError("malformed multipart boundary line");
     const headerEnd = buf.indexOf("\r\n\r\n", pos);
     if (headerEnd < 0) throw new MultipartError("multipart part headers do not end");
-    const headers = parsePartHeaders(latin1.decode(body.subarray(pos, headerEnd)));
+    const headers = parsePartHeaders(bytesToLatin1(body.subarray(pos, headerEnd)));
     const dataStart = headerEnd + 4;
     const dataEnd = buf.indexOf(next, dataStart);
     if (dataEnd < 0) throw new MultipartError("multipart body ends without its closing boundary");

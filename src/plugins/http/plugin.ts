@@ -19,6 +19,7 @@ import { encodeJsonContext } from "./context-json.ts";
 import { encodeProtoContext } from "./context-proto.ts";
 import type { RequestContext } from "./context.ts";
 import { parseCookies } from "./cookies.ts";
+import { headerValueText } from "./canonical.ts";
 import { workerErrorResponse } from "./errors.ts";
 import { FormTreeError } from "./form-tree.ts";
 import { gzipMiddleware, streamedResponses } from "./gzip.ts";
@@ -49,6 +50,11 @@ export class HttpPlugin implements Plugin {
   private debug = false;
   private accessLogs = false;
   private tls = false;
+  /**
+   * Queued requests of clients that went away are dropped (request.signal). Deno's signal also
+   * aborts after every successful response and warns about it, so it is used on Bun only.
+   */
+  private useAbortSignal = false;
   private uploadRules!: UploadRules;
 
   async start(ctx: PluginContext): Promise<void> {
@@ -62,6 +68,7 @@ export class HttpPlugin implements Plugin {
     this.errorCode = config.internal_error_code;
     this.debug = config.pool.debug;
     this.accessLogs = config.access_logs;
+    this.useAbortSignal = ctx.platform.runtime.name === "bun";
     this.uploadRules = {
       dir: config.uploads.dir === "" ? tmpdir() : resolve(config.uploads.dir),
       forbid: config.uploads.forbid,
@@ -223,7 +230,7 @@ export class HttpPlugin implements Plugin {
       rawQuery: q < 0 ? "" : url.slice(q + 1),
       headers,
       extraHeaders: state.extraHeaders,
-      cookies: parseCookies(headers.get("cookie")),
+      cookies: parseCookies(cookieHeader(headers)),
       parsed: prepared.parsed,
       uploads: prepared.uploads,
       attributes: null,
@@ -234,7 +241,7 @@ export class HttpPlugin implements Plugin {
     const cleanup = created.length > 0 ? () => void removeUploads(created) : null;
     let response: Response;
     try {
-      const reply = await this.pool!.exec(payload, request.signal);
+      const reply = await this.pool!.exec(payload, this.useAbortSignal ? request.signal : undefined);
       if (reply.stream) {
         response = await streamedResponse(reply, reply.stream, cleanup ?? noop);
         streamedResponses.add(response);
@@ -290,7 +297,7 @@ export class HttpPlugin implements Plugin {
   }
 
   private workerFailure(error: unknown, request: Request): Response {
-    if (request.signal.aborted) return new Response(null, { status: 499 });
+    if (this.useAbortSignal && request.signal.aborted) return new Response(null, { status: 499 });
     this.logger.error(`Request failed: ${(error as Error).message ?? String(error)}`, { method: request.method, URI: request.url });
     if (error instanceof WorkerReplyError) {
       return new Response(this.debug ? `${error.message}\n` : null, { status: 500 });
@@ -300,6 +307,11 @@ export class HttpPlugin implements Plugin {
 }
 
 function noop(): void {}
+
+function cookieHeader(headers: Headers): string | null {
+  const value = headers.get("cookie");
+  return value === null ? null : headerValueText(value);
+}
 
 const NO_BODY: PreparedBody = { body: EMPTY, parsed: false, uploads: null };
 
