@@ -410,18 +410,22 @@ describe("install.sh against a local release server", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const install = readme.slice(readme.indexOf("\n## Install"));
     const releases = "https://github.com/rr-server/rr/releases";
+    const latest = install.split("\n").find((l) => l.startsWith(`curl -fsSL ${releases}/latest/download/install.sh | sh`));
     const pinned = install.split("\n").find((l) => l.startsWith(`curl -fsSL ${releases}/download/v`));
     const ci = install.split("\n").find((l) => l.startsWith("RR_VERSION="));
-    assert.ok(pinned && ci, "README Install section lost its pinned and CI commands");
+    assert.ok(latest && pinned && ci, "README Install section lost its latest, pinned or CI command");
     assert.ok(pinned.includes(`/download/v${VERSION}/`) && pinned.includes(`RR_INSTALL_VERSION=${VERSION} `), "README pins the current version");
     assert.ok(ci.startsWith(`RR_VERSION=${VERSION};`), "README's CI line pins the current version");
     const local = (line: string): string =>
-      line.replaceAll(`${releases}/download/v${VERSION}`, `${baseUrl}/mirror`).replaceAll(`${releases}/download/v$RR_VERSION`, `${baseUrl}/mirror`).replaceAll("/tmp/", `${join(work, "tmp")}/`);
+      line.replaceAll(`${releases}/latest/download`, `${baseUrl}/mirror`).replaceAll(`${releases}/download/v${VERSION}`, `${baseUrl}/mirror`).replaceAll(`${releases}/download/v$RR_VERSION`, `${baseUrl}/mirror`).replaceAll("/tmp/", `${join(work, "tmp")}/`);
     // The installer itself still reads its files from the mirror, as a mirror user would.
     const shellEnv = env({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror`, HOME: join(work, "readme-home") });
     mkdirSync(join(work, "readme-home"));
 
     // (The default directory depends on being root, so the test names one.)
+    const newest = await run(["sh", "-c", local(latest.replace(/\s+#.*$/, ""))], { ...shellEnv, RR_INSTALL_DIR: join(work, "readme-latest") });
+    assert.equal(newest.code, 0, newest.stderr);
+    assert.equal(readFileSync(join(work, "readme-latest", "rr"), "utf8"), STAND_IN);
     const first = await run(["sh", "-c", local(pinned.replace(/\s+#.*$/, ""))], { ...shellEnv, RR_INSTALL_DIR: join(work, "readme-bin") });
     assert.equal(first.code, 0, first.stderr);
     assert.equal(readFileSync(join(work, "readme-bin", "rr"), "utf8"), STAND_IN);
