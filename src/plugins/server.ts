@@ -109,7 +109,14 @@ export class ServerPlugin implements Plugin {
   private relay(address: string, logger: Logger): Promise<SocketRelayServer> {
     let relay = this.relays.get(address);
     if (!relay) {
-      relay = openSocketRelay(address, logger);
+      relay = openSocketRelay(address, logger).catch((error: unknown) => {
+        const cause = error instanceof Error ? error.message : String(error);
+        throw new RRError(
+          `server.relay "${address}": ${cause}. ` +
+            `Free that address, pick another one, or use relay: pipes`,
+          { cause: error },
+        );
+      });
       this.relays.set(address, relay);
       relay.catch(() => this.relays.delete(address));
     }
