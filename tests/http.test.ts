@@ -176,8 +176,11 @@ for (const codec of ["json", "proto"] as const) {
     });
 
     it("refuses a body over max_request_size with 413", async () => {
-      const res = await rawRequest(rr.port, "/big", { method: "POST", body: "x".repeat(70 * 1024), headers: { "Content-Type": "text/plain" } });
-      assert.equal(res.status, 413);
+      const big = "x".repeat(70 * 1024);
+      const declared = await rawRequest(rr.port, "/big", { method: "POST", body: big, headers: { "Content-Type": "text/plain", "Content-Length": String(big.length) } });
+      assert.equal(declared.status, 413);
+      const chunked = await rawRequest(rr.port, "/big", { method: "POST", body: big, headers: { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" } });
+      assert.equal(chunked.status, 413);
       const ok = await inspect("/small", { method: "POST", body: "x".repeat(60 * 1024), headers: { "Content-Type": "text/plain" } });
       assert.equal(atob(ok.bodyBase64).length, 60 * 1024);
     });

@@ -317,6 +317,16 @@ const NO_BODY: PreparedBody = { body: EMPTY, parsed: false, uploads: null };
 
 /** Read the whole body, refusing more than `limit` bytes (0 = no limit). */
 async function readBody(request: Request, headers: Headers, limit: number): Promise<Uint8Array> {
+  try {
+    return await readBodyUnchecked(request, headers, limit);
+  } catch (error) {
+    // The runtime enforces the same limit on chunked bodies and fails the read its own way.
+    if (limit > 0 && /maxRequestBodySize|too large|payload/i.test((error as Error).message)) throw new BodyTooLarge();
+    throw error;
+  }
+}
+
+async function readBodyUnchecked(request: Request, headers: Headers, limit: number): Promise<Uint8Array> {
   const declared = headers.get("content-length");
   if (limit > 0 && declared !== null && Number(declared) > limit) throw new BodyTooLarge();
   if (limit === 0 || declared !== null || request.body === null) {
