@@ -443,6 +443,31 @@ describe("install.sh against a local release server", () => {
     rmSync(join(work, "tmp", "rr-install.sh"), { force: true });
   });
 
+  it("docs/INSTALL.md's by-hand steps install a verified rr, and stop at a tampered archive", { timeout: 240_000 }, async () => {
+    await setup();
+    const doc = readFileSync(join(ROOT, "docs", "INSTALL.md"), "utf8");
+    const section = doc.slice(doc.indexOf("### By hand"));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(block, "docs/INSTALL.md lost its by-hand block");
+    assert.match(block, new RegExp(`^v=${VERSION.replaceAll(".", "\\.")}; target=linux-x64 `, "m"), "the by-hand steps pin the current version");
+    for (const served of ["release", "tampered"]) {
+      const home = join(work, `by-hand-${served}`);
+      mkdirSync(home);
+      const script = block
+        .replaceAll("https://github.com/rr-server/rr/releases/download/v$v", `${baseUrl}/${served}`)
+        .replace("target=linux-x64", `target=${HOST}`);
+      const res = await run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], env({ HOME: home }), home);
+      if (served === "release") {
+        assert.equal(res.code, 0, res.stdout + res.stderr);
+        assert.equal(sha256(join(home, ".local", "bin", "rr")), sha256(join(work, "expected", "rr")));
+      } else {
+        assert.notEqual(res.code, 0);
+        assert.match(res.stdout + res.stderr, /FAILED/);
+        assert.equal(existsSync(join(home, ".local", "bin", "rr")), false);
+      }
+    }
+  });
+
   it("examples/ci/github-actions.yml: its run steps install rr, start it, pass /health, serve requests, stop it", { timeout: 240_000 }, async () => {
     await setup();
     const workflow = parseYaml(readFileSync(WORKFLOW, "utf8")) as Workflow;

@@ -14,6 +14,7 @@
 set -eu
 
 RR_VERSION=${RR_VERSION:-0.1.0}
+RR_VERSION=${RR_VERSION#v}
 cache_dir=${RR_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rr}
 bin_dir="$cache_dir/$RR_VERSION"
 base=${RR_INSTALL_BASE_URL:-https://github.com/rr-server/rr/releases/download/v$RR_VERSION}
