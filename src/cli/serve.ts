@@ -25,6 +25,11 @@ async function serve(): Promise<number> {
   const logging = createLogging(loaded.config.logs, { silent: flags.silent, debug: flags.debug });
   const log = logging.logger("rr");
   for (const warning of loaded.warnings) logging.logger("config").warn(warning.message);
+  // A bug in one plugin's background work must not take the whole server down silently.
+  process.on("unhandledRejection", (reason: unknown) => {
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    log.error(`internal error (unhandled rejection): ${error.message}`, flags.debug ? { stack: error.stack } : undefined);
+  });
 
   const pidFile = flags.pid ? join(loaded.workDir, ".pid") : undefined;
   try {
