@@ -97,16 +97,19 @@ if [ -z "$downloader" ]; then
     downloader=wget
   fi
 fi
+# A base without a scheme, or with file://, is a local directory: copied, no downloader needed.
 case $base in
-  /* | file://*) ;; # local mirror: copied, no downloader needed
-  *)
-    case $downloader in
-      curl | wget) command -v "$downloader" >/dev/null 2>&1 || die 2 "RR_INSTALL_DOWNLOADER=$downloader but $downloader is not installed" ;;
-      "") die 2 "neither curl nor wget is installed; install one of them and run the installer again" ;;
-      *) die 2 "invalid RR_INSTALL_DOWNLOADER '$downloader': use curl or wget" ;;
-    esac
-    ;;
+  file://*) base_is_local=1 ;;
+  *://*) base_is_local="" ;;
+  *) base_is_local=1 ;;
 esac
+if [ -z "$base_is_local" ]; then
+  case $downloader in
+    curl | wget) command -v "$downloader" >/dev/null 2>&1 || die 2 "RR_INSTALL_DOWNLOADER=$downloader but $downloader is not installed" ;;
+    "") die 2 "neither curl nor wget is installed; install one of them and run the installer again" ;;
+    *) die 2 "invalid RR_INSTALL_DOWNLOADER '$downloader': use curl or wget" ;;
+  esac
+fi
 
 if command -v sha256sum >/dev/null 2>&1; then
   hasher=sha256sum
@@ -123,14 +126,12 @@ command -v tar >/dev/null 2>&1 || die 2 "tar is not installed; install it and ru
 # fetch <file name> <destination>: copy one file of the release directory.
 fetch() {
   url="$base/$1"
-  case $url in
-    file://* | /*)
-      src=${url#file://}
-      [ -f "$src" ] || die 3 "download failed: $src does not exist"
-      cp "$src" "$2" || die 3 "download failed: cannot copy $src"
-      return 0
-      ;;
-  esac
+  if [ -n "$base_is_local" ]; then
+    src=${url#file://}
+    [ -f "$src" ] || die 3 "download failed: $src does not exist"
+    cp "$src" "$2" || die 3 "download failed: cannot copy $src"
+    return 0
+  fi
   if [ "$downloader" = curl ]; then
     if status=$(curl -sSL --retry 3 --retry-delay 1 --connect-timeout 20 -w '%{http_code}' -o "$2" "$url" 2>"$tmp/fetch.err"); then
       [ "$status" = 200 ] || die 3 "download failed: $url answered HTTP $status"

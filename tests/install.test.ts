@@ -89,8 +89,8 @@ describe("install.sh against a local release server", () => {
     return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(work, "home"), TMPDIR: join(work, "tmp"), ...extra };
   }
 
-  function installer(extra: Record<string, string>): Promise<RunResult> {
-    return run(["sh", INSTALLER], env(extra));
+  function installer(extra: Record<string, string>, cwd = ROOT): Promise<RunResult> {
+    return run(["sh", INSTALLER], env(extra), cwd);
   }
 
   /** The failure contract: exactly one error line, only our own lines on stderr, mktemp dir removed. */
@@ -237,11 +237,12 @@ describe("install.sh against a local release server", () => {
   it("installs from a local directory (air-gapped mirror, no downloader used)", { timeout: 240_000 }, async () => {
     await setup();
     // The small stand-in release keeps this fast: what is tested is the file:// and plain-path fetch.
-    for (const base of [`file://${join(work, "mirror")}`, join(work, "mirror")]) {
+    for (const base of [`file://${join(work, "mirror")}`, join(work, "mirror"), "../mirror"]) {
       const dir = join(work, "local-bin");
       rmSync(dir, { recursive: true, force: true });
       requests.length = 0;
-      const res = await installer({ RR_INSTALL_BASE_URL: base, RR_INSTALL_DIR: dir, RR_INSTALL_DOWNLOADER: "none" });
+      // (relative paths are relative to where the installer runs: here, work/home)
+      const res = await installer({ RR_INSTALL_BASE_URL: base, RR_INSTALL_DIR: dir, RR_INSTALL_DOWNLOADER: "none" }, join(work, "home"));
       assert.equal(res.code, 0, res.stderr);
       assert.equal(readFileSync(join(dir, "rr"), "utf8"), STAND_IN);
       assert.deepEqual(requests, []);
