@@ -10,6 +10,9 @@ need_apt=()
 command -v php >/dev/null 2>&1 || need_apt+=(php-cli)
 if [ "$want_test" = 1 ]; then
   command -v rabbitmq-server >/dev/null 2>&1 || need_apt+=(rabbitmq-server)
+  # the installer tests download with both curl and wget
+  command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+  command -v wget >/dev/null 2>&1 || need_apt+=(wget)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get" >&2
