@@ -204,6 +204,11 @@ for (const codec of ["json", "proto"] as const) {
     });
 
     if (codec === "json") {
+      it("waits for a slow worker longer than Bun's default 10 s idle timeout", { timeout: 20_000 }, async () => {
+        const got = await inspect("/slow?sleep=15000");
+        assert.equal(got.rawQuery, "sleep=15000");
+      });
+
       it("accepts replies flagged 0x00 (roadrunner-http ≤3.4) as JSON", async () => {
         const res = await fetch(rr.url + "/legacy?legacy=1&status=202&set[X-Legacy][]=yes");
         assert.equal(res.status, 202);

@@ -97,6 +97,9 @@ export class HttpPlugin implements Plugin {
         port: address.port,
         tls: withTls,
         maxRequestBodySize: runtimeLimit,
+        // Bun closes a connection silent for 10 s by default, even while PHP is still working on
+        // the request; RoadRunner allows 5 minutes. 255 s is Bun's maximum.
+        idleTimeout: 255,
         handler: (request, info) => h(request, { remoteAddr: normalizeIp(info.remoteAddress), extraHeaders: null }),
       });
     try {
