@@ -263,7 +263,11 @@ describe("install.sh against a local release server", () => {
       chownSync(home, uid, uid);
       chownSync(userTmp, uid, uid);
     }
-    const res = await run(["sh", INSTALLER], { ...env({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror` }), HOME: home, TMPDIR: userTmp }, "/", 60_000, uid);
+    // A copy the user can read wherever the checkout lives (e.g. under a 0700 /root).
+    const script = join(work, "user-install.sh");
+    copyFileSync(INSTALLER, script);
+    chmodSync(script, 0o644);
+    const res = await run(["sh", script], { ...env({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror` }), HOME: home, TMPDIR: userTmp }, "/", 60_000, uid);
     assert.equal(res.code, 0, res.stderr);
     assert.equal(readFileSync(join(home, ".local", "bin", "rr"), "utf8"), STAND_IN);
     assert.match(res.stderr, new RegExp(`installed rr ${VERSION.replaceAll(".", "\\.")} \\(${HOST}\\) to ${home}/\\.local/bin/rr`));
