@@ -372,7 +372,9 @@ describe("install.sh against a local release server", () => {
       assert.notDeepEqual(readdirSync(join(work, "tmp")), [], "the download should be in progress in TMPDIR");
       // What a terminal does on Ctrl-C: SIGINT to the whole foreground process group.
       getPlatform().kill(-child.pid, "SIGINT");
+      const guard = setTimeout(() => getPlatform().kill(-child.pid, "SIGKILL"), 15_000);
       const status = await child.exited;
+      clearTimeout(guard);
       assert.equal(status.code, 130);
     } finally {
       getPlatform().kill(-child.pid, "SIGKILL");
