@@ -24,6 +24,8 @@ export interface RRHttpOptions {
   env?: Record<string, string>;
   /** Run a compiled binary instead of the sources. */
   bin?: string;
+  /** Other top-level sections (e.g. rpc). */
+  extra?: Record<string, unknown>;
 }
 
 /** Start rr (config written as JSON, which is YAML) and wait until the http server listens. */
@@ -35,6 +37,7 @@ export async function startHttp(opts: RRHttpOptions): Promise<RRHttp> {
     server: { command: `php ${join(HTTP_FIXTURES, opts.worker)}`, relay: "pipes", env: opts.env ?? {} },
     http: { address: `127.0.0.1:${port}`, pool: { num_workers: 1, ...opts.pool }, ...opts.http },
     logs: { mode: "development", level: "info" },
+    ...opts.extra,
   };
   const file = dir.write(".rr.yaml", JSON.stringify(config, null, 2));
   const proc = startRR(["serve", "-c", file], { cwd: dir.path, bin: opts.bin });
