@@ -16,6 +16,8 @@
 #   RR_INSTALL_OS          override OS detection (linux, darwin)
 #   RR_INSTALL_ARCH        override CPU detection (x64, arm64)
 #   RR_INSTALL_DOWNLOADER  curl or wget (default: whichever exists, curl first)
+#   RR_INSTALL_SHA256      the archive's expected SHA-256, pinned by you (e.g. in CI); the
+#                          release's SHA256SUMS must list the same value
 #
 # Exit codes: 1 other failure, 2 unsupported platform or bad setting,
 # 3 download failed, 4 checksum mismatch, 5 the downloaded rr does not run here.
@@ -66,6 +68,14 @@ version=${version#v}
 case $version in
   *[!0-9A-Za-z.+-]*) die 2 "invalid RR_INSTALL_VERSION '$RR_INSTALL_VERSION': expected a version such as 0.1.0" ;;
 esac
+
+pinned_sha256=$(printf '%s' "${RR_INSTALL_SHA256:-}" | tr 'A-F' 'a-f')
+case $pinned_sha256 in
+  *[!0-9a-f]*) die 2 "invalid RR_INSTALL_SHA256 '$RR_INSTALL_SHA256': expected 64 hex digits" ;;
+esac
+if [ -n "$pinned_sha256" ] && [ ${#pinned_sha256} != 64 ]; then
+  die 2 "invalid RR_INSTALL_SHA256 '$RR_INSTALL_SHA256': expected 64 hex digits"
+fi
 
 if [ -n "${RR_INSTALL_BASE_URL:-}" ]; then
   base=${RR_INSTALL_BASE_URL%/}
@@ -182,11 +192,16 @@ case $expected in
   *[!0-9a-fA-F]*) die 4 "$base/SHA256SUMS has a malformed checksum for $asset" ;;
 esac
 [ ${#expected} = 64 ] || die 4 "$base/SHA256SUMS has a malformed checksum for $asset"
+expected=$(printf '%s' "$expected" | tr 'A-F' 'a-f')
+# A hash pinned by the caller (e.g. in CI) must agree with the release's SHA256SUMS: a
+# changed release or a dishonest mirror is refused before anything is downloaded.
+if [ -n "$pinned_sha256" ] && [ "$pinned_sha256" != "$expected" ]; then
+  die 4 "$base/SHA256SUMS lists $expected for $asset but RR_INSTALL_SHA256 pins $pinned_sha256; nothing was installed"
+fi
 
 say "downloading $base/$asset"
 fetch "$asset" "$tmp/$asset"
 actual=$(sha256_of "$tmp/$asset")
-expected=$(printf '%s' "$expected" | tr 'A-F' 'a-f')
 if [ "$actual" != "$expected" ]; then
   die 4 "checksum mismatch for $asset: expected $expected, got $actual; the download is corrupt or was tampered with, nothing was installed"
 fi

@@ -297,6 +297,25 @@ describe("install.sh against a local release server", () => {
     assert.equal(readFileSync(join(dir, "rr"), "utf8"), old);
   });
 
+  it("honours a hash pinned with RR_INSTALL_SHA256 and refuses a release that disagrees", { timeout: 240_000 }, async () => {
+    await setup();
+    const dir = join(work, "pinned-bin");
+    const listed = sha256(join(work, "mirror", ARCHIVE));
+    const ok = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror`, RR_INSTALL_DIR: dir, RR_INSTALL_SHA256: listed.toUpperCase() });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(readFileSync(join(dir, "rr"), "utf8"), STAND_IN);
+
+    const other = join(work, "pinned-other-bin");
+    requests.length = 0;
+    const pin = "ab".repeat(32);
+    const changed = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror`, RR_INSTALL_DIR: other, RR_INSTALL_SHA256: pin });
+    assertRefused(changed, 4, new RegExp(`SHA256SUMS lists ${listed} for ${ARCHIVE.replaceAll(".", "\\.")} but RR_INSTALL_SHA256 pins ${pin}`));
+    assert.deepEqual(requests, ["/mirror/SHA256SUMS"], "refused before downloading the archive");
+    const malformed = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror`, RR_INSTALL_DIR: other, RR_INSTALL_SHA256: "1234" });
+    assertRefused(malformed, 2, /invalid RR_INSTALL_SHA256 '1234': expected 64 hex digits/);
+    assert.equal(existsSync(other), false);
+  });
+
   it("refuses an unsupported CPU or OS before downloading anything", { timeout: 240_000 }, async () => {
     await setup();
     const dir = join(work, "unsupported-bin");
