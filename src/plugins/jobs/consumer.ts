@@ -1,6 +1,6 @@
 // Pollers: take the next job from the shared priority queue and run it on the jobs pool
 // (codec RAW; context = JSON, body = payload), then settle it from the worker's reply.
-import { PoolClosedError, SoftJobError } from "../../errors.ts";
+import { NoFreeWorkersError, PoolClosedError, QueueFullError, SoftJobError, SpawnError } from "../../errors.ts";
 import type { Logger } from "../../logs/types.ts";
 import type { Pool } from "../../pool/types.ts";
 import type { Payload, WorkerResponse } from "../../worker/types.ts";
@@ -9,6 +9,8 @@ import type { JobQueue } from "./queue.ts";
 import type { QueuedJob } from "./types.ts";
 
 const CODEC_RAW = 0x04;
+/** How long a poller rests after the pool refused a job (full queue, no worker), so it does not spin. */
+const POOL_BACKOFF_MS = 100;
 
 export interface ConsumerStats {
   /** Jobs the worker answered (whatever the verdict). */
@@ -105,10 +107,15 @@ export class Consumer {
       if (err instanceof SoftJobError) {
         this.logger.error("Job failed: the worker answered with an error; the job is nacked", fields);
         await job.nack();
-      } else if (err instanceof PoolClosedError) {
+      } else if (
+        err instanceof PoolClosedError || err instanceof QueueFullError || err instanceof NoFreeWorkersError ||
+        err instanceof SpawnError
+      ) {
+        if (!(err instanceof PoolClosedError)) this.logger.warn("The jobs pool refused a job; it will be delivered again", fields);
         await job.redeliver();
+        await new Promise((resolve) => setTimeout(resolve, POOL_BACKOFF_MS));
       } else {
-        this.logger.warn("Job not finished (the worker crashed, timed out or none was free); it will be delivered again", fields);
+        this.logger.warn("Job not finished (the worker crashed or hit exec_ttl); it will be delivered again", fields);
         await job.redeliver();
       }
     } catch (settleErr) {
