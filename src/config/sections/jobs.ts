@@ -5,13 +5,12 @@ import { duration } from "../valibot-units.ts";
 import { PoolSchema } from "./pool.ts";
 
 /** One pipeline: `driver` plus driver-specific keys, at the top level or under `config`. */
+const NEEDS_DRIVER = 'Every jobs pipeline needs a "driver" (memory or amqp)';
+
 export const PipelineSchema = v.looseObject({
-  driver: v.pipe(
-    v.string('Every jobs pipeline needs a "driver" (memory or amqp)'),
-    v.nonEmpty('Every jobs pipeline needs a "driver" (memory or amqp)'),
-  ),
+  driver: v.pipe(v.string(NEEDS_DRIVER), v.nonEmpty(NEEDS_DRIVER)),
   config: v.optional(v.record(v.string(), v.unknown())),
-});
+}, NEEDS_DRIVER);
 
 export const JobsSchema = v.object({
   /** Deprecated in RoadRunner and ignored: pollers = workers + 2. */
