@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { freePort, makeTmpDir, ROOT, type RunningProcess, startRR, type TmpDir, waitFor } from "./helpers/index.ts";
-import { AMQP_URL, type Broker, deleteQueues, ensureRabbit, queueDepth } from "./jobs-rabbitmq.ts";
+import { AMQP_URL, type Broker, deleteQueues, ensureRabbit, queueDepth, restartBrokerApp } from "./jobs-rabbitmq.ts";
 
 const PRODUCER = join(ROOT, "tests/fixtures/php/jobs/producer.php");
 const CONSUMER = join(ROOT, "tests/fixtures/php/jobs/consumer.php");
@@ -21,6 +21,7 @@ let rpcAddress: string;
 let logFile: string;
 const queue = `rr-test-restart-${randomUUID().slice(0, 8)}`;
 const declared = `rr-test-declared-${randomUUID().slice(0, 8)}`;
+const durable = `rr-test-durable-${randomUUID().slice(0, 8)}`;
 
 function producer(...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -89,8 +90,17 @@ amqp:
 jobs:
   pool:
     num_workers: 2
-  consume: [bulk]
+  consume: [bulk, durable]
   pipelines:
+    durable:
+      driver: amqp
+      config:
+        queue: ${durable}
+        exchange: ${durable}
+        routing_key: ${durable}
+        durable: true
+        exchange_durable: true
+        prefetch: 20
     bulk:
       driver: amqp
       config:
@@ -104,7 +114,7 @@ jobs:
 
 after(async () => {
   if (rr?.running) await stopServer(rr);
-  await deleteQueues([queue, declared], [queue, declared]);
+  await deleteQueues([queue, declared, durable], [queue, declared, durable]);
   dir?.remove();
   await broker?.release();
 });
@@ -187,5 +197,20 @@ describe("jobs plugin (amqp) end to end", () => {
       pipeline: "declared",
     });
     assert.equal(await producer("destroy", "declared"), '["declared"]\n');
+  });
+
+  it("keeps every pushed job across a RabbitMQ restart while rr runs (durable queue)", async () => {
+    // Slow jobs (5 ms each) so the restart lands while some are queued and some are in flight.
+    await producer("push-batch", "durable", "r1-", "300", "sleep:5", "100");
+    await waitFor(() => consumed().filter((j) => j.id.startsWith("r1-")).length >= 50, 15_000, 10, "50 jobs consumed");
+    restartBrokerApp();
+    // rr redials; pushes made now wait for it and are confirmed by the restarted broker.
+    await producer("push-batch", "durable", "r2-", "300", "ack", "100");
+    await waitFor(() => {
+      const ids = new Set(consumedIds());
+      for (let i = 0; i < 300; i++) if (!ids.has(`r1-${i}`) || !ids.has(`r2-${i}`)) return false;
+      return true;
+    }, 30_000, 50, "all 600 jobs consumed after the broker restart");
+    await waitFor(async () => (await queueDepth(durable)) === 0, 5_000, 50, "the durable queue to drain");
   });
 });

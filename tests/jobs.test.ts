@@ -198,6 +198,14 @@ describe("jobs plugin (memory) end to end", () => {
     await waitFor(async () => (await stat("crashes"))?.active === 0, 5_000, 50, "crashes drained");
   });
 
+  it("does not deliver an auto_ack job again: it was acknowledged before it ran", async () => {
+    await ok("push", "crashes", "aa-1", "J", "crash-once", "0", "0", "{}", "true");
+    await waitFor(() => loggedIn("crashes").some((j) => j.id === "aa-1"), 10_000, 25, "aa-1");
+    await waitFor(async () => (await stat("crashes"))?.active === 0, 5_000, 50, "crashes drained");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(loggedIn("crashes").filter((j) => j.id === "aa-1").length, 1);
+  });
+
   it("delivers a job again when its worker hits exec_ttl and is killed", async () => {
     await ok("push", "crashes", "h-1", "J", "hang-once");
     await waitFor(() => loggedIn("crashes").filter((j) => j.id === "h-1").length === 2, 15_000, 25, "h-1 twice");
