@@ -197,6 +197,11 @@ export class AmqpDriver implements Driver {
     }
     this.url = global.addr;
     this.socketOptions = tlsOptions(global);
+    // Connect and declare the exchange and queue now, as RoadRunner does at pipeline init, so a
+    // pipeline that only pushes (or is paused) shows its real state; failures are retried and logged.
+    void this.ensureConnected().catch((err) =>
+      this.stopped ? undefined : this.ctx.logger.error(errorText(err), { pipeline: this.pipeline.name })
+    );
   }
 
   get queueName(): string {
