@@ -2,6 +2,8 @@
 //   rr-<version>-<os>-<arch>.tar.gz  holding rr (executable), LICENSE, README.md
 //   SHA256SUMS                       `sha256sum` format, every archive of this version + install.sh
 //   install.sh                       the installer, published next to the archives
+// macOS binaries whose code signature does not match the file (bun's darwin-x64
+// output) are re-signed ad-hoc on the way into the archive (scripts/macho-sign.ts).
 // The version is package.json's; the binaries come from scripts/build.ts
 // (`bun build --compile`), which cross-compiles all four targets from one machine.
 //
@@ -16,6 +18,7 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { binaryPath, buildTarget, isUpToDate, ROOT, TARGETS, type Target } from "./build.ts";
+import { adhocSign, signatureProblem } from "./macho-sign.ts";
 
 class ReleaseError extends Error {}
 
@@ -30,6 +33,22 @@ function binaryFor(target: Target, reuse: boolean): string {
   const size = buildTarget(target);
   console.log(`built ${relative(ROOT, binary)} (${mb(size)}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return binary;
+}
+
+/**
+ * The bytes that go into the archive as `rr`. macOS binaries get a fresh ad-hoc
+ * signature when the one `bun build --compile` left does not match the file.
+ */
+function shippedBinary(binary: string, target: Target): Uint8Array {
+  const data = readFileSync(binary);
+  if (!target.startsWith("darwin-")) return data;
+  const problem = signatureProblem(data);
+  if (problem === null) return data;
+  const signed = adhocSign(data, "rr");
+  const left = signatureProblem(signed);
+  if (left !== null) throw new ReleaseError(`Cannot re-sign ${relative(ROOT, binary)}: ${left}`);
+  console.log(`re-signed ${relative(ROOT, binary)} ad-hoc for the archive (${problem})`);
+  return signed;
 }
 
 function hostTarget(): string {
@@ -150,7 +169,7 @@ export function release(opts: ReleaseOptions): void {
     } else {
       const data = tarGz(
         [
-          { name: "rr", data: readFileSync(binary), mode: 0o755 },
+          { name: "rr", data: shippedBinary(binary, target), mode: 0o755 },
           { name: "LICENSE", data: license, mode: 0o644 },
           { name: "README.md", data: readme, mode: 0o644 },
         ],
