@@ -23,7 +23,8 @@ export class Consumer {
   readonly stats: ConsumerStats = { ok: 0, err: 0 };
   private running: Promise<void>[] = [];
   private stopping = false;
-  private readonly inFlight = new Set<QueuedJob>();
+  /** Jobs on a worker right now (for the plugin's stats). */
+  executing = 0;
 
   constructor(
     private readonly queue: JobQueue,
@@ -44,11 +45,6 @@ export class Consumer {
     this.running = [];
   }
 
-  /** Jobs currently executing on a worker. */
-  get executing(): number {
-    return this.inFlight.size;
-  }
-
   private async poll(): Promise<void> {
     for (;;) {
       const job = this.queue.take() ?? await this.queue.pop();
@@ -64,12 +60,12 @@ export class Consumer {
   private async run(job: QueuedJob): Promise<void> {
     if (job.autoAck) await job.ack();
     const payload: Payload = { context: job.context(), body: job.body(), codec: CODEC_RAW };
-    this.inFlight.add(job);
+    this.executing++;
     let response: WorkerResponse;
     try {
       response = await this.pool.exec(payload);
     } catch (err) {
-      this.inFlight.delete(job);
+      this.executing--;
       this.stats.err++;
       return await this.failed(job, err);
     }
@@ -95,7 +91,7 @@ export class Consumer {
         error: err instanceof Error ? err.message : String(err),
       });
     } finally {
-      this.inFlight.delete(job);
+      this.executing--;
     }
   }
 
