@@ -269,4 +269,14 @@ describe("jobs plugin (memory) end to end", () => {
     assert.match(out.stdout, /prio/);
     assert.match(out.stdout, /memory/);
   });
+
+  // Last: it stops rr.
+  it("says at shutdown how many memory jobs are dropped", async () => {
+    await ok("push", "prio", "left-1", "J", "ack");
+    await ok("push", "prio", "left-2", "J", "ack", "0", "60");
+    rr.signal("SIGTERM");
+    const result = await rr.exited;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(rr.output, /Pipeline "prio" still held 2 jobs in memory; they are dropped at shutdown/);
+  });
 });

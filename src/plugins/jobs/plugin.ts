@@ -47,6 +47,16 @@ export class JobsPlugin implements Plugin {
   private readonly factories = new Map(DRIVERS.map((f) => [f.name, f]));
 
   async start(ctx: PluginContext): Promise<void> {
+    try {
+      await this.startPipelinesAndPool(ctx);
+    } catch (err) {
+      // The host only stops plugins that started: close what we opened (broker connections).
+      await this.stop(true).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async startPipelinesAndPool(ctx: PluginContext): Promise<void> {
     this.logger = ctx.logger("jobs");
     const config = (ctx.config as unknown as { jobs?: JobsConfig }).jobs;
     if (!config) throw new ConfigError("the config has no jobs section");
@@ -89,10 +99,26 @@ export class JobsPlugin implements Plugin {
       if (force) void this.consumer.stop();
       else await this.consumer.stop();
     }
+    await this.warnAboutDroppedJobs();
     await Promise.allSettled([...this.drivers.values()].map((d) => this.withTimeout("stop pipeline", d.stop())));
     this.drivers.clear();
     await this.pool?.destroy();
     this.pool = undefined;
+  }
+
+  /** The memory queue is volatile: say how many jobs a shutdown loses. */
+  private async warnAboutDroppedJobs(): Promise<void> {
+    for (const driver of this.drivers.values()) {
+      if (driver.pipeline.driver !== "memory") continue;
+      const state = await driver.state().catch(() => undefined);
+      const left = state ? state.active + state.delayed : 0;
+      if (left > 0) {
+        this.logger.warn(
+          `Pipeline "${driver.pipeline.name}" still held ${left} jobs in memory; they are dropped at shutdown ` +
+            "(use a broker such as amqp for jobs that must survive a restart)",
+        );
+      }
+    }
   }
 
   workers(): Promise<WorkerInfo[]> {
