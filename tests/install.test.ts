@@ -4,7 +4,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, symlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -320,6 +320,32 @@ describe("install.sh against a local release server", () => {
     const malformed = await installer({ RR_INSTALL_BASE_URL: `${baseUrl}/mirror`, RR_INSTALL_DIR: other, RR_INSTALL_SHA256: "1234" });
     assertRefused(malformed, 2, /invalid RR_INSTALL_SHA256 '1234': expected 64 hex digits/);
     assert.equal(existsSync(other), false);
+  });
+
+  it("verifies with shasum (macOS) or openssl when sha256sum is missing, and refuses with none", { timeout: 240_000 }, async () => {
+    await setup();
+    // A PATH holding only the tools install.sh uses, and one SHA-256 tool (or none).
+    const tools = ["uname", "id", "mktemp", "rm", "curl", "head", "awk", "tr", "tar", "gzip", "mkdir", "chmod", "cp", "mv", "cut", "sed", "grep", "tail"];
+    const which = (tool: string): string | undefined =>
+      (process.env.PATH ?? "").split(":").map((d) => join(d, tool)).find((p) => existsSync(p));
+    for (const hasher of ["shasum", "openssl", ""]) {
+      const bin = join(work, `path-${hasher || "none"}`);
+      mkdirSync(bin);
+      for (const tool of hasher ? [...tools, hasher] : tools) {
+        const found = which(tool);
+        assert.ok(found, `${tool} is needed for this test`);
+        symlinkSync(found, join(bin, tool));
+      }
+      const dir = join(work, `hasher-${hasher || "none"}-bin`);
+      const res = await run(["/bin/sh", INSTALLER], env({ PATH: bin, RR_INSTALL_BASE_URL: `${baseUrl}/mirror`, RR_INSTALL_DIR: dir }));
+      if (hasher) {
+        assert.equal(res.code, 0, `${hasher}: ${res.stderr}`);
+        assert.equal(readFileSync(join(dir, "rr"), "utf8"), STAND_IN);
+      } else {
+        assertRefused(res, 2, /no SHA-256 tool found \(sha256sum, shasum or openssl\): refusing to install an unverified download/);
+        assert.equal(existsSync(dir), false);
+      }
+    }
   });
 
   it("refuses an unsupported CPU or OS before downloading anything", { timeout: 240_000 }, async () => {
