@@ -30,6 +30,20 @@ say() { printf 'rr-install: %s\n' "$*" >&2; }
 # die <exit code> <message>: one line on stderr, then exit (the trap cleans up).
 die() { code=$1; shift; printf 'rr-install: error: %s\n' "$*" >&2; exit "$code"; }
 
+case ${1:-} in
+  "") ;;
+  -h | --help)
+    # The header comment is the manual (when piped into sh, there is no file to read).
+    if [ -f "$0" ]; then
+      sed -n '2,/^set -eu/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+    else
+      echo "usage: RR_INSTALL_VERSION=<version> RR_INSTALL_DIR=<dir> sh install.sh (see docs/INSTALL.md)"
+    fi
+    exit 0
+    ;;
+  *) die 2 "install.sh takes no arguments ('$1'); set RR_INSTALL_VERSION, RR_INSTALL_DIR, RR_INSTALL_BASE_URL instead (see --help)" ;;
+esac
+
 tmp=""
 stage=""
 cleanup() {

@@ -348,6 +348,15 @@ describe("install.sh against a local release server", () => {
     }
   });
 
+  it("prints its manual with --help and refuses arguments", async () => {
+    await setup();
+    const manual = await run(["sh", INSTALLER, "--help"], env({}));
+    assert.equal(manual.code, 0, manual.stderr);
+    for (const name of ["RR_INSTALL_VERSION", "RR_INSTALL_BASE_URL", "RR_INSTALL_DIR", "RR_INSTALL_SHA256", "Exit codes"]) assert.match(manual.stdout, new RegExp(name));
+    const positional = await run(["sh", INSTALLER, "0.1.0"], env({}));
+    assertRefused(positional, 2, /install\.sh takes no arguments \('0\.1\.0'\); set RR_INSTALL_VERSION/);
+  });
+
   it("refuses an unsupported CPU or OS before downloading anything", { timeout: 240_000 }, async () => {
     await setup();
     const dir = join(work, "unsupported-bin");
