@@ -122,6 +122,8 @@ interface Result {
   p50: number;
   p99: number;
   rps: number;
+  /** user+sys CPU of this process per request, µs: rr's own cost (load from elsewhere barely moves it). */
+  cpu: number;
 }
 
 /** `lanes` concurrent sequential loops sharing `total` requests; latency in µs. */
@@ -129,6 +131,7 @@ async function measure(name: string, workers: number, lanes: number, total: numb
   for (let i = 0; i < WARMUP; i++) await run(i % lanes);
   const latencies = new Float64Array(total);
   let next = 0;
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
     while (next < total) {
@@ -139,6 +142,7 @@ async function measure(name: string, workers: number, lanes: number, total: numb
     }
   }));
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   latencies.sort();
   return {
     name,
@@ -146,6 +150,7 @@ async function measure(name: string, workers: number, lanes: number, total: numb
     p50: latencies[Math.floor(total * 0.5)],
     p99: latencies[Math.floor(total * 0.99)],
     rps: total / elapsed,
+    cpu: (cpu.user + cpu.system) / total,
   };
 }
 
@@ -158,6 +163,7 @@ function median(rounds: Result[]): Result {
     p50: mid(rounds.map((r) => r.p50)),
     p99: mid(rounds.map((r) => r.p99)),
     rps: mid(rounds.map((r) => r.rps)),
+    cpu: mid(rounds.map((r) => r.cpu)),
   };
 }
 
@@ -260,10 +266,15 @@ async function main(): Promise<void> {
     const bareRounds: Result[] = [];
     const workerRounds: Result[] = [];
     const poolRounds: Result[] = [];
+    const setups = [
+      async () => bareRounds.push(await measure("bare loop", workers, workers, REQUESTS, (lane) => bare[lane].exec())),
+      async () =>
+        workerRounds.push(await measure("rr worker, no pool", workers, workers, REQUESTS, (lane) => direct[lane].exec(payload))),
+      async () => poolRounds.push(await measure("rr pool", workers, workers, REQUESTS, () => pool.exec(payload))),
+    ];
     for (let round = 0; round < ROUNDS; round++) {
-      bareRounds.push(await measure("bare loop", workers, workers, REQUESTS, (lane) => bare[lane].exec()));
-      workerRounds.push(await measure("rr worker, no pool", workers, workers, REQUESTS, (lane) => direct[lane].exec(payload)));
-      poolRounds.push(await measure("rr pool", workers, workers, REQUESTS, () => pool.exec(payload)));
+      // Rotate the order too: whoever runs right after another setup inherits its garbage.
+      for (let i = 0; i < setups.length; i++) await setups[(round + i) % setups.length]();
     }
     results.push(median(bareRounds), median(workerRounds), median(poolRounds));
     await Promise.all(bare.map((w) => w.close()));
@@ -276,13 +287,13 @@ async function main(): Promise<void> {
     `Pool benchmark (${runtime}; ${ROUNDS} alternating rounds of ${REQUESTS} requests after ${WARMUP} warm-up, ` +
       `median of the rounds per figure; 64-byte body, php echo worker over pipes)`,
   );
-  console.log("| setup | workers | p50 µs | p99 µs | req/s | p50 vs bare | req/s vs bare |");
-  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  console.log("| setup | workers | p50 µs | p99 µs | req/s | CPU µs/req | p50 vs bare | req/s vs bare | CPU vs bare |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of results) {
     const bare = results.find((b) => b.name === "bare loop" && b.workers === r.workers) as Result;
     console.log(
-      `| ${r.name} | ${r.workers} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${Math.round(r.rps)} | ` +
-        `${(r.p50 / bare.p50).toFixed(2)}× | ${(r.rps / bare.rps).toFixed(2)}× |`,
+      `| ${r.name} | ${r.workers} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${Math.round(r.rps)} | ${r.cpu.toFixed(1)} | ` +
+        `${(r.p50 / bare.p50).toFixed(2)} | ${(r.rps / bare.rps).toFixed(2)} | ${(r.cpu / bare.cpu).toFixed(2)} |`,
     );
   }
   const overhead = await poolOverheadNs();
