@@ -35,6 +35,13 @@ describe("http config errors", () => {
     assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
   });
 
+  it("a static dir that does not exist", async () => {
+    const { code, stderr } = await serveWith({ address: "127.0.0.1:0", middleware: ["static"], static: { dir: "no-such-dir" } });
+    assert.equal(code, 1);
+    assert.match(stderr, /http\.static\.dir "no-such-dir" is not a directory/);
+    assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
+  });
+
   it("a missing TLS key file", async () => {
     const { code, stderr } = await serveWith({ address: "127.0.0.1:0", ssl: { address: "127.0.0.1:0", cert: "nope.pem", key: "nope.key" } });
     assert.equal(code, 1);

@@ -61,7 +61,8 @@ catch_workers_output = yes
 CONF
 FPM_USER_FLAG=(); [ "$(id -u)" = 0 ] && FPM_USER_FLAG=(-R)
 "$FPM" "${FPM_USER_FLAG[@]}" -y "$work/php-fpm.conf" -F >/dev/null 2>&1 &
-pids+=($!)
+fpm_pid=$!
+pids+=($fpm_pid)
 
 nginx_port=$(free_port)
 cat > "$work/nginx.conf" <<CONF
@@ -85,7 +86,8 @@ http {
 }
 CONF
 "$NGINX" -c "$work/nginx.conf" -p "$work" >/dev/null 2>&1 &
-pids+=($!)
+nginx_pid=$!
+pids+=($nginx_pid)
 for _ in $(seq 1 50); do [ -S "$fpm_sock" ] && break; sleep 0.1; done
 
 # ---- rr ----
@@ -113,28 +115,47 @@ CONF
 
 results="$work/results.tsv"
 rounds="$work/rounds.tsv"
-measure() { # app server url
-  wrk -t2 -c"$CONNECTIONS" -d"$WARMUP" "$3" >/dev/null 2>&1 || true
-  local out
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$3")
-  local rps p50 p99 errors
+# CPU time (clock ticks, user + system) used by process trees: the servers' own cost per
+# request, which stays meaningful when other load on the machine steals CPU from everyone.
+tree_pids() { local p; for p in "$@"; do echo "$p"; tree_pids $(pgrep -P "$p" || true); done; }
+tree_ticks() {
+  local total=0 p stat
+  for p in $(tree_pids "$@"); do
+    stat=$(cut -d')' -f2 "/proc/$p/stat" 2>/dev/null) || continue
+    total=$((total + $(awk '{print $12 + $13}' <<<"$stat")))
+  done
+  echo "$total"
+}
+measure() { # app server url root-pids...
+  local app=$1 server=$2 url=$3; shift 3
+  wrk -t2 -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null 2>&1 || true
+  local out before after
+  before=$(tree_ticks "$@")
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
+  after=$(tree_ticks "$@")
+  local rps p50 p99 requests cpu errors
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  cpu=$(awk -v t=$((after - before)) -v n="${requests:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { v = 0; if (n > 0) v = t * 1e6 / hz / n; printf "%.1f", v }')
   errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
-  [ -n "$errors" ] && echo "bench: $2 $1: $errors" >&2
-  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$rps" "$p50" "$p99" | tee -a "$rounds" >&2
+  [ -n "$errors" ] && echo "bench: $server $app: $errors" >&2
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$app" "$server" "$rps" "$p50" "$p99" "$cpu" | tee -a "$rounds" >&2
 }
 
 # Every server runs for the whole benchmark (idle ones cost nothing); the rounds interleave
 # the servers so that load from elsewhere on the machine hits them alike. The median round counts.
-declare -A urls
+declare -A urls roots
 for app in hello framework; do
+  roots["$app|nginx+php-fpm"]="$fpm_pid $nginx_pid"
   urls["$app|nginx+php-fpm"]="http://127.0.0.1:$nginx_port/$app"
   wait_http "${urls["$app|nginx+php-fpm"]}"
   for runtime in $RUNTIMES; do
     port=$(free_port)
-    pids+=("$(start_rr "$runtime" "$app" "$port")")
+    pid=$(start_rr "$runtime" "$app" "$port")
+    pids+=("$pid")
+    roots["$app|rr ($runtime)"]=$pid
     urls["$app|rr ($runtime)"]="http://127.0.0.1:$port/"
   done
 done
@@ -145,8 +166,9 @@ done
 for round in $(seq 1 "$ROUNDS"); do
   echo "bench: round $round/$ROUNDS" >&2
   for app in hello framework; do
-    measure "$app" "nginx+php-fpm" "${urls["$app|nginx+php-fpm"]}"
-    for runtime in $RUNTIMES; do measure "$app" "rr ($runtime)" "${urls["$app|rr ($runtime)"]}"; done
+    # shellcheck disable=SC2086
+    measure "$app" "nginx+php-fpm" "${urls["$app|nginx+php-fpm"]}" ${roots["$app|nginx+php-fpm"]}
+    for runtime in $RUNTIMES; do measure "$app" "rr ($runtime)" "${urls["$app|rr ($runtime)"]}" ${roots["$app|rr ($runtime)"]}; done
   done
 done
 # Median round per (app, server), by req/s.

@@ -10,12 +10,14 @@ interface Row {
   rps: number;
   p50: string;
   p99: string;
+  /** Server-side CPU time per request, µs (all processes of the server, user + system). */
+  cpu: number;
 }
 
 const [resultsFile, meta = ""] = process.argv.slice(2);
 const rows: Row[] = readFileSync(resultsFile, "utf8").trim().split("\n").filter(Boolean).map((line) => {
-  const [app, server, rps, p50, p99] = line.split("\t");
-  return { app, server, rps: Number(rps), p50, p99 };
+  const [app, server, rps, p50, p99, cpu] = line.split("\t");
+  return { app, server, rps: Number(rps), p50, p99, cpu: Number(cpu) };
 });
 
 const lines: string[] = [
@@ -26,15 +28,22 @@ const lines: string[] = [
   "(`pm = static`, 2 children, OPcache on; `scripts/bench/http/fpm-*.php`). The framework-like app",
   "burns ~5 ms of CPU in its bootstrap: php-fpm pays it on every request, rr once per worker.",
   `wrk runs on the same machine. ${meta}`,
+  "CPU/req is the CPU time (user + system) all processes of that server used per request",
+  "(nginx + php-fpm children; rr + its PHP workers): it stays meaningful when other load on",
+  "the machine takes CPU from everyone, which moves req/s from run to run.",
   "",
-  "| app | server | req/s | p50 | p99 | vs nginx+php-fpm |",
-  "| --- | --- | ---: | ---: | ---: | ---: |",
+  "| app | server | req/s | p50 | p99 | req/s vs nginx+php-fpm | CPU/req | CPU/req vs nginx+php-fpm |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
 ];
 for (const app of [...new Set(rows.map((r) => r.app))]) {
   const base = rows.find((r) => r.app === app && r.server === "nginx+php-fpm");
   for (const r of rows.filter((row) => row.app === app)) {
     const ratio = base && base.rps > 0 ? `${(r.rps / base.rps).toFixed(2)}×` : "—";
-    lines.push(`| ${r.app} | ${r.server} | ${Math.round(r.rps).toLocaleString("en-US")} | ${r.p50} | ${r.p99} | ${r.server === "nginx+php-fpm" ? "1.00×" : ratio} |`);
+    const cpuRatio = base && r.cpu > 0 ? `${(base.cpu / r.cpu).toFixed(2)}× less` : "—";
+    const own = r.server === "nginx+php-fpm";
+    lines.push(
+      `| ${r.app} | ${r.server} | ${Math.round(r.rps).toLocaleString("en-US")} | ${r.p50} | ${r.p99} | ${own ? "1.00×" : ratio} | ${Math.round(r.cpu)} µs | ${own ? "—" : cpuRatio} |`,
+    );
   }
 }
 const section = lines.join("\n") + "\n";

@@ -1,6 +1,7 @@
 // The http plugin: serves HTTP with the runtime's server (via the platform layer) and hands every
 // request to a PHP worker as one goridge frame (context ‖ body), then turns the reply frames into
 // the HTTP response (shared/spec/http.md).
+import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
@@ -84,11 +85,12 @@ export class HttpPlugin implements Plugin {
       this.logger.warn("http.http2.h2c is not supported by the runtime's HTTP server and is ignored; HTTP/2 is offered over TLS where the runtime supports it (Deno)");
     }
 
+    // Middleware config errors surface before any worker starts.
+    const handler = this.buildChain(config);
     const server = ctx.plugin<ServerPlugin>("server");
     if (!server) throw new ConfigError("The http plugin needs the server section: add `server: { command: \"php worker.php\" }` to .rr.yaml");
     this.pool = await server.newPool("http", config.pool, { RR_MODE: "http" });
 
-    const handler = this.buildChain(config);
     // The runtime's own cap (Bun defaults to 128 MB) must not undercut max_request_size.
     const runtimeLimit = ctx.platform.runtime.name === "bun" ? (this.maxBody > 0 ? this.maxBody : Number.MAX_SAFE_INTEGER) : undefined;
     const serve = (address: { hostname: string; port: number }, withTls: typeof tls, h: Handler) =>
@@ -169,7 +171,7 @@ export class HttpPlugin implements Plugin {
     const listed = config.middleware;
     const proxyListed = listed.includes("proxy_ip_parser");
     for (const name of listed) {
-      const middleware = this.middleware(name, config, proxyListed);
+      const middleware = this.middleware(name, config);
       if (middleware) handler = middleware(handler);
     }
     // trusted_subnets alone (RoadRunner 2.x style) still enables the real-IP parsing.
@@ -179,7 +181,7 @@ export class HttpPlugin implements Plugin {
     return handler;
   }
 
-  private middleware(name: string, config: HttpConfig, _proxyListed: boolean): Middleware | null {
+  private middleware(name: string, config: HttpConfig): Middleware | null {
     switch (name) {
       case "headers":
         if (!config.headers) {
@@ -191,6 +193,9 @@ export class HttpPlugin implements Plugin {
         if (!config.static) {
           this.logger.warn('Middleware "static" is listed but http.static is not configured; it is ignored');
           return null;
+        }
+        if (!isDirectory(resolve(config.static.dir))) {
+          throw new ConfigError(`http.static.dir "${config.static.dir}" is not a directory: create it or fix the path (relative paths resolve against ${process.cwd()})`);
         }
         return staticMiddleware(config.static, process.cwd());
       case "gzip":
@@ -310,6 +315,14 @@ export class HttpPlugin implements Plugin {
 }
 
 function noop(): void {}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 function cookieHeader(headers: Headers): string | null {
   const value = headers.get("cookie");
