@@ -29,15 +29,24 @@ export interface ResponseContext {
   init: HeadersInit;
 }
 
-/** A plain object when every name is unique (cheapest for the runtimes), else the pairs. */
+/**
+ * A plain object when every name is unique (cheapest for the runtimes), else the pairs.
+ * `Trailer` is dropped: the runtimes cannot send trailers, so the headers it names go out as
+ * ordinary headers and announcing them as trailers would mislead the client.
+ */
 export function headersInit(pairs: Array<[string, string]>): HeadersInit {
   const out: Record<string, string> = {};
-  for (const [name, value] of pairs) {
-    const key = name.toLowerCase();
-    if (key in out) return pairs;
-    out[key] = value;
+  let list: Array<[string, string]> | null = null;
+  for (const pair of pairs) {
+    const key = pair[0].toLowerCase();
+    if (key === "trailer") continue;
+    if (key in out || list !== null) {
+      list ??= pairs.filter(([name]) => name.toLowerCase() !== "trailer");
+      continue;
+    }
+    out[key] = pair[1];
   }
-  return out;
+  return list ?? out;
 }
 
 /** Headers RoadRunner never forwards to PHP: Go keeps Host in r.Host and strips Transfer-Encoding. */
