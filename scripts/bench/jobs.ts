@@ -141,7 +141,7 @@ async function drained(client: RpcClient, pipeline: string): Promise<void> {
     const s = stats.find((x) => x.pipeline === pipeline);
     if (s && s.active === 0 && s.reserved === 0 && s.delayed === 0) return;
     // amqp's Stat asks the broker (a channel per call): poll it less often.
-    await new Promise((r) => setTimeout(r, s?.driver === "amqp" ? 20 : 5));
+    await new Promise((r) => setTimeout(r, s?.driver === "amqp" ? 20 : 10));
   }
 }
 

@@ -172,7 +172,13 @@ export class AmqpDriver implements Driver {
   readonly options: AmqpPipelineOptions;
   private readonly url: string;
   private readonly socketOptions: Record<string, unknown>;
+  /** Consuming connection (deliveries, acks, state). */
   private conn: amqp.ChannelModel | undefined;
+  /** Publishing connection: RabbitMQ throttles a connection that publishes fast, so acks travel on another. */
+  private pubConn: amqp.ChannelModel | undefined;
+  /** The generation whose connection loss is already being handled. */
+  private lostGeneration = 0;
+  private startingConsumer: Promise<void> | undefined;
   private publishCh: amqp.ConfirmChannel | undefined;
   private consumeCh: amqp.Channel | undefined;
   private generation = 0;
@@ -313,6 +319,7 @@ export class AmqpDriver implements Driver {
     // Jobs still waiting in the shared queue go back to the broker untouched.
     for (const job of this.ctx.queue.removeWhere((j) => j.owner === this)) await job.redeliver();
     const conn = this.conn;
+    const pubConn = this.pubConn;
     if (!conn) return;
     try {
       if (this.consumerTag && this.consumeCh) await this.consumeCh.cancel(this.consumerTag).catch(() => undefined);
@@ -322,7 +329,8 @@ export class AmqpDriver implements Driver {
       await this.publishCh?.waitForConfirms().catch(() => undefined);
     } finally {
       this.conn = undefined;
-      await conn.close().catch(() => undefined);
+      this.pubConn = undefined;
+      await Promise.all([conn.close().catch(() => undefined), pubConn?.close().catch(() => undefined)]);
     }
   }
 
@@ -381,17 +389,21 @@ export class AmqpDriver implements Driver {
   }
 
   private async connectOnce(): Promise<void> {
-    const conn = await amqp.connect(this.url, this.socketOptions);
     const generation = ++this.generation;
+    const conn = await amqp.connect(this.url, this.socketOptions);
     conn.on("error", (err: Error) => (this.lastError = errorText(err)));
     conn.on("close", () => this.onConnectionLost(generation));
+    let pubConn: amqp.ChannelModel | undefined;
     try {
-      const publishCh = await conn.createConfirmChannel();
+      pubConn = await amqp.connect(this.url, this.socketOptions);
+      pubConn.on("error", (err: Error) => (this.lastError = errorText(err)));
+      pubConn.on("close", () => this.onConnectionLost(generation));
+      const publishCh = await pubConn.createConfirmChannel();
       publishCh.on("error", (err: Error) => (this.lastError = errorText(err)));
-      publishCh.on("close", () => this.onChannelClosed(generation, conn));
+      publishCh.on("close", () => this.onChannelClosed(generation));
       const consumeCh = await conn.createChannel();
       consumeCh.on("error", (err: Error) => (this.lastError = errorText(err)));
-      consumeCh.on("close", () => this.onChannelClosed(generation, conn));
+      consumeCh.on("close", () => this.onChannelClosed(generation));
       const o = this.options;
       await publishCh.assertExchange(o.exchange, o.exchangeType, {
         durable: o.exchangeDurable,
@@ -408,11 +420,13 @@ export class AmqpDriver implements Driver {
       }
       await consumeCh.prefetch(o.prefetch);
       this.conn = conn;
+      this.pubConn = pubConn;
       this.publishCh = publishCh;
       this.consumeCh = consumeCh;
       this.declaredDelayQueues.clear();
     } catch (err) {
-      await conn.close().catch(() => undefined);
+      this.lostGeneration = generation; // a half-built connection is not "lost": dial() retries
+      await Promise.all([conn.close().catch(() => undefined), pubConn?.close().catch(() => undefined)]);
       throw err;
     }
   }
@@ -421,18 +435,23 @@ export class AmqpDriver implements Driver {
    * The broker closed one of our channels (e.g. a publish to an exchange that was deleted):
    * start over with a fresh connection, so every channel and declaration is rebuilt.
    */
-  private onChannelClosed(generation: number, conn: amqp.ChannelModel): void {
-    if (generation !== this.generation || this.stopped || this.conn !== conn) return;
+  private onChannelClosed(generation: number): void {
+    if (generation !== this.generation || this.stopped || !this.conn) return;
     this.ctx.logger.warn("The broker closed an AMQP channel; reconnecting", {
       pipeline: this.pipeline.name,
       error: this.lastError,
     });
-    void conn.close().catch(() => undefined);
+    void this.conn.close().catch(() => undefined);
   }
 
   private onConnectionLost(generation: number): void {
-    if (generation !== this.generation) return;
+    if (generation !== this.generation || generation === this.lostGeneration) return;
+    this.lostGeneration = generation;
+    // Both connections go together: close the survivor so nothing of this generation lingers.
+    void this.conn?.close().catch(() => undefined);
+    void this.pubConn?.close().catch(() => undefined);
     this.conn = undefined;
+    this.pubConn = undefined;
     this.publishCh = undefined;
     this.consumeCh = undefined;
     this.consumerTag = undefined;
@@ -446,7 +465,11 @@ export class AmqpDriver implements Driver {
       .catch((err) => this.ctx.logger.error(errorText(err), { pipeline: this.pipeline.name }));
   }
 
-  private async startConsumer(): Promise<void> {
+  private startConsumer(): Promise<void> {
+    return this.startingConsumer ??= this.consume().finally(() => (this.startingConsumer = undefined));
+  }
+
+  private async consume(): Promise<void> {
     const ch = this.consumeCh;
     if (!ch || this.consumerTag || !this.consuming) return;
     const generation = this.generation;
