@@ -13,7 +13,6 @@ import type { Pipeline } from "../pipeline.ts";
 import type {
   Driver,
   DriverContext,
-  DriverFactory,
   JobHeaders,
   JobMessage,
   PipelineState,
