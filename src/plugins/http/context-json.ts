@@ -2,6 +2,7 @@
 // Hot path: the context is built as one string and encoded to UTF-8 once.
 import { canonicalHeaderName, headerValueText, wireHeaderValue } from "./canonical.ts";
 import { headersInit, isSkippedRequestHeader, type RequestContext, type ResponseContext } from "./context.ts";
+import { ReplyCache } from "./reply-cache.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -80,12 +81,12 @@ function headersWithExtras(c: RequestContext): string {
  * Header values may be a list or a bare string (old PHP libraries send what the app gave them).
  */
 export function decodeJsonResponse(bytes: Uint8Array): ResponseContext {
-  // Apps answer with a handful of distinct contexts: look them up by their bytes, without decoding.
-  const hash = bytes.length <= CACHEABLE_SIZE ? hashBytes(bytes) : -1;
-  if (hash >= 0) {
-    const hit = responseCache.get(hash);
-    if (hit !== undefined && sameBytes(hit.bytes, bytes)) return hit.ctx;
-  }
+  return jsonReplies.get(bytes, parseJsonResponse);
+}
+
+const jsonReplies = new ReplyCache();
+
+function parseJsonResponse(bytes: Uint8Array): ResponseContext {
   const text = decoder.decode(bytes);
   const parsed: unknown = JSON.parse(text);
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
@@ -105,28 +106,5 @@ export function decodeJsonResponse(bytes: Uint8Array): ResponseContext {
       }
     }
   }
-  const result: ResponseContext = { status, headers, init: headersInit(headers) };
-  // Cached results are shared: callers treat them as read-only.
-  if (hash >= 0) {
-    if (responseCache.size >= RESPONSE_CACHE_LIMIT) responseCache.clear();
-    responseCache.set(hash, { bytes: bytes.slice(), ctx: result });
-  }
-  return result;
-}
-
-const CACHEABLE_SIZE = 512;
-const RESPONSE_CACHE_LIMIT = 256;
-const responseCache = new Map<number, { bytes: Uint8Array; ctx: ResponseContext }>();
-
-/** FNV-1a. */
-function hashBytes(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return h >>> 0;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return { status, headers, init: headersInit(headers) };
 }

@@ -4,6 +4,7 @@
 //   10 attributes (map<string, HeaderValue>); 7 raw_query string; 8 parsed bool; 9 uploads bytes.
 //   HeaderValue: 1 value (repeated bytes).   Response: 1 status int64; 2 headers map.
 import { bytesToLatin1, canonicalHeaderName, headerValueText } from "./canonical.ts";
+import { ReplyCache } from "./reply-cache.ts";
 import { headersInit, isSkippedRequestHeader, type RequestContext, type ResponseContext } from "./context.ts";
 
 const encoder = new TextEncoder();
@@ -116,6 +117,12 @@ class Reader {
 
 /** Decode http.v1.Response. int64 status: negative values come as 10-byte varints and are rejected later. */
 export function decodeProtoResponse(bytes: Uint8Array): ResponseContext {
+  return protoReplies.get(bytes, parseProtoResponse);
+}
+
+const protoReplies = new ReplyCache();
+
+function parseProtoResponse(bytes: Uint8Array): ResponseContext {
   const r = new Reader(bytes);
   let status = 0;
   const headers: Array<[string, string]> = [];
