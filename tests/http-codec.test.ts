@@ -20,6 +20,7 @@ import { buildUploadsTree, UploadedFile } from "../src/plugins/http/uploads.ts";
 import { forwardedClient, inSubnets, parseIp, parseSubnet } from "../src/plugins/http/proxy-ip.ts";
 import { computeEtag, parseRange } from "../src/plugins/http/static.ts";
 import { decodeResponseContext, WorkerReplyError } from "../src/plugins/http/response.ts";
+import { MultipartError, multipartBoundary, parseMultipartBody } from "../src/plugins/http/multipart.ts";
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
 const fromHex = (text: string) => new Uint8Array(text.trim().split(/\s+/).map((h) => parseInt(h, 16)));
@@ -162,6 +163,32 @@ describe("http form trees (spec §2.3, §2.4)", () => {
     assert.equal(JSON.stringify(tree.file), '{"name":"a","mime":"text/plain","size":1,"error":0,"tmpName":"/tmp/a"}');
     assert.equal((tree.many as UploadedFile[]).length, 2);
     assert.equal(((tree.doc as Record<string, Record<string, UploadedFile>>).x.y).name, "e");
+  });
+});
+
+describe("http multipart parser", () => {
+  const enc = (text: string) => new TextEncoder().encode(text);
+  it("reads values and files, keeps part Content-Type as sent, and views into the body", () => {
+    const body = enc(
+      '--b\r\nContent-Disposition: form-data; name="t"\r\n\r\nhi\r\n' +
+        '--b\r\nContent-Disposition: form-data; name="f"; filename="a\\"q.txt"\r\nContent-Type: text/x-custom\r\n\r\nA\r\nB\r\n' +
+        "--b\r\nContent-Disposition: form-data; name=\"u\"; filename*=UTF-8''%C3%A9t%C3%A9.txt\r\n\r\nx\r\n" +
+        '--b\r\nContent-Disposition: form-data; name="empty"; filename=""\r\n\r\nplain\r\n--b--\r\n',
+    );
+    const parts = parseMultipartBody(body, "b");
+    assert.deepEqual(parts.map((p) => [p.name, p.filename, p.contentType, text(p.data)]), [
+      ["t", null, "", "hi"],
+      ["f", 'a"q.txt', "text/x-custom", "A\r\nB"],
+      ["u", "été.txt", "", "x"],
+      ["empty", null, "", "plain"],
+    ]);
+    assert.equal(parts[1].data.buffer, body.buffer, "no copy");
+    assert.equal(multipartBoundary('multipart/form-data; boundary="with space"'), "with space");
+  });
+
+  it("refuses truncated bodies", () => {
+    assert.throws(() => parseMultipartBody(enc('--b\r\nContent-Disposition: form-data; name="t"\r\n\r\nhi'), "b"), MultipartError);
+    assert.throws(() => parseMultipartBody(enc("no boundary here"), "b"), MultipartError);
   });
 });
 
