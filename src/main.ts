@@ -15,6 +15,7 @@ const main = defineCommand({
     workers: () => import("./cli/workers.ts").then((m) => m.workersCommand),
     reset: () => import("./cli/reset.ts").then((m) => m.resetCommand),
     stop: () => import("./cli/stop.ts").then((m) => m.stopCommand),
+    jobs: () => import("./cli/jobs.ts").then((m) => m.jobsCommand),
   },
 });
 

@@ -270,6 +270,23 @@ describe("jobs plugin (memory) end to end", () => {
     assert.match(out.stdout, /memory/);
   });
 
+  it("rr jobs --list/--pause/--resume/--destroy manage pipelines over RPC", async () => {
+    const cfg = ["-c", join(dir.path, ".rr.yaml")];
+    const resumed = await runRR(["jobs", "--resume", "prio", ...cfg], { cwd: dir.path });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(resumed.stdout, "resumed: prio\n");
+    const listed = await runRR(["jobs", "--list", ...cfg], { cwd: dir.path });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^Status +\| Pipeline +\| Driver +\| Queue +\| Priority \| Active \| Delayed \| Reserved$/m);
+    assert.match(listed.stdout, /^active +\| prio +\| memory +\| prio +\| 3 /m);
+    const paused = await runRR(["jobs", "--pause=prio", "--list", ...cfg], { cwd: dir.path });
+    assert.match(paused.stdout, /^paused: prio$/m);
+    assert.match(paused.stdout, /^paused +\| prio /m);
+    const missing = await runRR(["jobs", "--destroy", "nope", ...cfg], { cwd: dir.path });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr + missing.stdout, /no such pipeline, requested: nope/);
+  });
+
   // Last: it stops rr.
   it("says at shutdown how many memory jobs are dropped", async () => {
     await ok("push", "prio", "left-1", "J", "ack");
