@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { waitFor } from "./helpers/index.ts";
-import { rawRequest, type RRHttp, startHttp } from "./http-helpers.ts";
+import { rawExchange, rawRequest, type RRHttp, startHttp } from "./http-helpers.ts";
 
 interface Upload {
   name: string;
@@ -82,6 +82,15 @@ for (const codec of ["json", "proto"] as const) {
       assert.equal(got.headers.Host, undefined, "Host is not forwarded as a header (Go keeps it in r.Host)");
       assert.equal(got.parsed, false);
       assert.equal(got.bodyBase64, "");
+    });
+
+    it("survives raw quotes, backslashes and UTF-8 in the request-target", async () => {
+      const raw = await rawExchange(rr.port, 'GET /q"uo\\te?x="y\\z&é=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+      assert.match(raw, /^HTTP\/1\.1 200 /);
+      const got = JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4).replace(/^[0-9a-f]+\r\n|\r\n0\r\n\r\n$/g, "")) as Inspected;
+      assert.match(got.uri, /^http:\/\/h\/q(%22|")uo(\\|\/)te\?x=(%22|")y\\z&(é|%C3%A9)=1$/);
+      const again = await inspect("/after");
+      assert.equal(again.pid, got.pid, "the worker survived");
     });
 
     it("passes cookies unescaped", async () => {

@@ -13,8 +13,8 @@ export function encodeJsonContext(c: RequestContext): Uint8Array {
 }
 
 export function jsonContextText(c: RequestContext): string {
-  let s = '{"remoteAddr":' + q(c.remoteAddr) + ',"protocol":' + q(c.protocol) + ',"method":' + q(c.method) +
-    ',"uri":' + q(c.uri) + ',"headers":{';
+  let s = '{"remoteAddr":' + q(c.remoteAddr) + ',"protocol":' + quotedConstant(c.protocol) + ',"method":' +
+    quotedConstant(c.method) + ',"uri":' + quotedUrl(c.uri) + ',"headers":{';
   if (c.extraHeaders === null) {
     // forEach is much cheaper than the Headers iterator on both runtimes.
     let h = "";
@@ -34,7 +34,7 @@ export function jsonContextText(c: RequestContext): string {
       first = false;
     }
   }
-  s += '},"rawQuery":' + q(c.rawQuery) + ',"parsed":' + (c.parsed ? "true" : "false") + ',"uploads":' +
+  s += '},"rawQuery":' + quotedUrl(c.rawQuery) + ',"parsed":' + (c.parsed ? "true" : "false") + ',"uploads":' +
     (c.uploads ?? "null") + ',"attributes":{';
   if (c.attributes !== null) {
     let first = true;
@@ -47,6 +47,20 @@ export function jsonContextText(c: RequestContext): string {
 }
 
 const quotedNames = new Map<string, string>();
+const quotedConstants = new Map<string, string>();
+
+/** Methods and protocols: a few values, quoted once. */
+function quotedConstant(text: string): string {
+  let quoted = quotedConstants.get(text);
+  if (quoted === undefined) {
+    quoted = q(text);
+    if (quotedConstants.size < 64) quotedConstants.set(text, quoted);
+  }
+  return quoted;
+}
+
+// Deno hands over the request-target as sent (raw quotes, backslashes, UTF-8): always escape.
+const quotedUrl = q;
 
 /** JSON-quoted canonical header name, cached: the same names come with every request. */
 function quotedHeaderName(lower: string): string {
