@@ -56,8 +56,12 @@ function consumedIds(): string[] {
   return consumed().map((j) => j.id);
 }
 
+/** Every rr this file started, so after() can stop any that a failed test left running. */
+const started: RunningProcess[] = [];
+
 async function startServer(): Promise<RunningProcess> {
   const proc = startRR(["serve", "-c", join(dir.path, ".rr.yaml")], { cwd: dir.path });
+  started.push(proc);
   await proc.waitForOutput(/serve started/i, 20_000);
   return proc;
 }
@@ -113,7 +117,7 @@ jobs:
 });
 
 after(async () => {
-  if (rr?.running) await stopServer(rr);
+  for (const proc of started) if (proc.running) await stopServer(proc);
   await deleteQueues([queue, declared, durable], [queue, declared, durable]);
   dir?.remove();
   await broker?.release();
