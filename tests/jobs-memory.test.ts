@@ -95,6 +95,25 @@ describe("jobs: memory driver", () => {
     assert.deepEqual(drain(queue).map((j) => j.id), ["2"]);
   });
 
+  it("waits while the shared queue is full (jobs.pipeline_size) and goes on as it drains", async () => {
+    const queue = new JobQueue(2);
+    const ctx: DriverContext = { queue, logger: collectingLogger(), config: {} as RRConfig, timeoutMs: 1000 };
+    const driver = new MemoryDriver(new Pipeline("p", { driver: "memory" }), ctx);
+    for (let i = 0; i < 5; i++) await driver.push(msg(String(i)));
+    await driver.run();
+    assert.equal(queue.size, 2);
+    const seen: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const job = queue.take();
+      assert.ok(job, `job ${i} is in the queue`);
+      seen.push(job.id);
+      await job.ack();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      assert.ok(queue.size <= 2);
+    }
+    assert.deepEqual(seen, ["0", "1", "2", "3", "4"]);
+  });
+
   it("holds delayed jobs back for their delay", async () => {
     const { queue, driver } = setup();
     await driver.run();
