@@ -44,6 +44,7 @@ export class JobsPlugin implements Plugin {
   private pool: Pool | undefined;
   private consumer: Consumer | undefined;
   private readonly drivers = new Map<string, Driver>();
+  private readonly declaring = new Set<string>();
   private readonly factories = new Map(DRIVERS.map((f) => [f.name, f]));
 
   async start(ctx: PluginContext): Promise<void> {
@@ -201,6 +202,9 @@ export class JobsPlugin implements Plugin {
     if (!pipeline.driver) {
       throw new RRError(`Cannot declare pipeline "${pipeline.name}": no associated driver (set "driver")`);
     }
+    if (this.declaring.has(pipeline.name)) {
+      throw new RRError(`Cannot declare pipeline "${pipeline.name}": it is being declared right now`);
+    }
     const existing = this.drivers.get(pipeline.name);
     if (existing) {
       throw new RRError(
@@ -215,7 +219,14 @@ export class JobsPlugin implements Plugin {
           `available drivers: ${[...this.factories.keys()].join(", ")}`,
       );
     }
-    const driver = await factory.create(pipeline, this.driverCtx);
+    // Reserve the name while the driver loads, so a concurrent Declare of it is refused.
+    this.declaring.add(pipeline.name);
+    let driver: Driver;
+    try {
+      driver = await factory.create(pipeline, this.driverCtx);
+    } finally {
+      this.declaring.delete(pipeline.name);
+    }
     this.drivers.set(pipeline.name, driver);
     if (this.config.consume.includes(pipeline.name)) {
       await this.withTimeout(`start pipeline "${pipeline.name}"`, driver.run());
