@@ -31,6 +31,12 @@ fi
 bun --version >/dev/null
 deno --version >/dev/null
 
+# Packages into node_modules: `bun test` does not auto-install them (`bun run` does), and
+# Deno (nodeModulesDir: auto) lays node_modules out so that Bun resolves from it as well.
+if ! (cd "$(dirname "$0")/.." && deno install >/dev/null 2>&1); then
+  echo "setup: deno install failed; tests that import npm packages directly will fail" >&2
+fi
+
 # The jobs tests need RabbitMQ: start the broker once (it stays up for later runs; the tests
 # start it themselves when it is not running, and then stop it again).
 if [ "$want_test" = 1 ] && command -v rabbitmq-server >/dev/null 2>&1; then
