@@ -113,6 +113,7 @@ CONF
   echo $!
 }
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 results="$work/results.tsv"
 rounds="$work/rounds.tsv"
 # CPU time (clock ticks, user + system) used by process trees: the servers' own cost per
@@ -179,5 +180,6 @@ for app in hello framework; do
   done
 done
 
-meta="$(date -u +%Y-%m-%d), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d$DURATION, median of $ROUNDS interleaved rounds, bun $(bun --version), deno $(deno --version | head -1 | cut -d' ' -f2), $(php -r 'echo "PHP ", PHP_VERSION;')."
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+meta="$(date -u +%Y-%m-%d), $(nproc) cores, load average at the start $load_start and at the end $load_end, wrk -t2 -c$CONNECTIONS -d$DURATION, median of $ROUNDS interleaved rounds, bun $(bun --version), deno $(deno --version | head -1 | cut -d' ' -f2), $(php -r 'echo "PHP ", PHP_VERSION;')."
 bun "$ROOT/scripts/bench/http/report.ts" "$results" "$meta"
