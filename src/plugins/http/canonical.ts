@@ -44,7 +44,7 @@ export function headerValueText(value: string): string {
 }
 
 const utf8Encoder = new TextEncoder();
-const ABOVE_ASCII = /[^\u0000-\u007f]/;
+const ABOVE_ASCII = /[\u0080-\uffff]/;
 
 /** The reverse for response headers: a value's UTF-8 bytes as a Latin-1 string, so they reach the wire unchanged. */
 export function wireHeaderValue(value: string): string {

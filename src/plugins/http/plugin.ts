@@ -25,7 +25,7 @@ import { workerErrorResponse } from "./errors.ts";
 import { FormTreeError } from "./form-tree.ts";
 import { gzipMiddleware, streamedResponses } from "./gzip.ts";
 import { headersMiddleware } from "./headers.ts";
-import type { Handler, Middleware, RequestState } from "./middleware.ts";
+import type { Handler, Middleware } from "./middleware.ts";
 import { DEFAULT_TRUSTED_SUBNETS, proxyIpMiddleware } from "./proxy-ip.ts";
 import { bodyWithDoneHook, singleFrameResponse, streamedResponse, WorkerReplyError } from "./response.ts";
 import { staticMiddleware } from "./static.ts";
