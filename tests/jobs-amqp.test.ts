@@ -152,6 +152,15 @@ describe("jobs: amqp driver", () => {
     await job?.ack();
   });
 
+  it("consumes from an exclusive queue (declared on the consuming connection)", async () => {
+    const { driver, jobQueue, name } = makeDriver({ exclusive: true });
+    await driver.run();
+    await driver.push(msg("x1", name));
+    const job = await popWithin(jobQueue, 5000);
+    assert.equal(job?.id, "x1");
+    await job?.ack();
+  });
+
   it("survives a broker restart: confirmed jobs are kept and consumption resumes", async () => {
     const { driver, jobQueue, name } = makeDriver({ durable: true, exchange_durable: true, redial_timeout: 30 });
     await driver.run();

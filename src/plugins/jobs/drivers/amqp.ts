@@ -409,13 +409,14 @@ export class AmqpDriver implements Driver {
         autoDelete: o.exchangeAutoDelete,
       });
       if (o.queue) {
-        await publishCh.assertQueue(o.queue, {
+        // Declared on the consuming connection: an exclusive queue belongs to the connection that declares it.
+        await consumeCh.assertQueue(o.queue, {
           durable: o.durable,
           exclusive: o.exclusive,
           autoDelete: o.queueAutoDelete,
           arguments: o.queueHeaders,
         });
-        await publishCh.bindQueue(o.queue, o.exchange, o.routingKey);
+        await consumeCh.bindQueue(o.queue, o.exchange, o.routingKey);
       }
       await consumeCh.prefetch(o.prefetch);
       this.conn = conn;
