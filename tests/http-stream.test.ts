@@ -13,18 +13,20 @@ let hints: RRHttp;
 let errorsDebug: RRHttp;
 let errorsQuiet: RRHttp;
 let crash: RRHttp;
+let busy: RRHttp;
 
 before(async () => {
-  [stream, hints, errorsDebug, errorsQuiet, crash] = await Promise.all([
+  [stream, hints, errorsDebug, errorsQuiet, crash, busy] = await Promise.all([
     startHttp({ worker: "stream.php", pool: { num_workers: 1, stream_timeout: "5s" }, http: { uploads: { dir: "." } } }),
     startHttp({ worker: "early-hints.php" }),
     startHttp({ worker: "error.php", pool: { num_workers: 1, debug: true } }),
     startHttp({ worker: "error.php", pool: { num_workers: 1 } }),
     startHttp({ worker: "crash.php", pool: { num_workers: 2 }, http: { internal_error_code: 502, access_logs: true } }),
+    startHttp({ worker: "inspect.php", pool: { num_workers: 1, allocate_timeout: "300ms" }, http: { internal_error_code: 503 } }),
   ]);
 });
 after(async () => {
-  await Promise.all([stream, hints, errorsDebug, errorsQuiet, crash].map((rr) => rr?.stop()));
+  await Promise.all([stream, hints, errorsDebug, errorsQuiet, crash, busy].map((rr) => rr?.stop()));
 });
 
 describe("http streaming", () => {
@@ -141,6 +143,20 @@ describe("http worker errors", () => {
     const res = await fetch(`${errorsQuiet.url}/badstatus`);
     assert.equal(res.status, 500);
     await res.body?.cancel();
+  });
+});
+
+describe("http without a free worker", () => {
+  it("answers internal_error_code with No-Workers: true after allocate_timeout", async () => {
+    const slow = fetch(`${busy.url}/slow?sleep=1500`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const refused = await fetch(`${busy.url}/second`);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get("no-workers"), "true");
+    await refused.body?.cancel();
+    const first = await slow;
+    assert.equal(first.status, 200);
+    await first.body?.cancel();
   });
 });
 
