@@ -161,6 +161,37 @@ describe("jobs: amqp driver", () => {
     await job?.ack();
   });
 
+  it("nack (a worker's ERROR frame) requeues only with requeue_on_fail", async () => {
+    const dropping = makeDriver();
+    await dropping.driver.run();
+    await dropping.driver.push(msg("n1", dropping.name));
+    await (await popWithin(dropping.jobQueue, 5000))?.nack();
+    assert.equal(await popWithin(dropping.jobQueue, 300), undefined, "dropped without requeue_on_fail");
+    const requeueing = makeDriver({ requeue_on_fail: "true" });
+    await requeueing.driver.run();
+    await requeueing.driver.push(msg("n2", requeueing.name));
+    await (await popWithin(requeueing.jobQueue, 5000))?.nack();
+    const again = await popWithin(requeueing.jobQueue, 5000);
+    assert.equal(again?.id, "n2", "requeued with requeue_on_fail");
+    await again?.ack();
+  });
+
+  it("fanout exchanges need no routing key; a job's x-routing-key header overrides the pipeline's", async () => {
+    const fanout = makeDriver({ exchange_type: "fanout", routing_key: "" });
+    await fanout.driver.run();
+    await fanout.driver.push(msg("f1", fanout.name));
+    assert.equal((await popWithin(fanout.jobQueue, 5000))?.id, "f1");
+    const direct = makeDriver({ routing_key: "nowhere" });
+    await direct.driver.run();
+    // The queue is bound with "nowhere". r1's x-routing-key (the queue's name) matches no binding,
+    // so the broker drops r1: proof that the header, not the pipeline's key, was used.
+    await direct.driver.push(msg("r1", direct.name, { headers: { "x-routing-key": [direct.queue] } }));
+    await direct.driver.push(msg("r2", direct.name));
+    const got = await popWithin(direct.jobQueue, 5000);
+    assert.equal(got?.id, "r2");
+    assert.equal(await popWithin(direct.jobQueue, 300), undefined);
+  });
+
   it("survives a broker restart: confirmed jobs are kept and consumption resumes", async () => {
     const { driver, jobQueue, name } = makeDriver({ durable: true, exchange_durable: true, redial_timeout: 30 });
     await driver.run();
