@@ -45,6 +45,8 @@ export class JobsPlugin implements Plugin {
   private consumer: Consumer | undefined;
   private readonly drivers = new Map<string, Driver>();
   private readonly declaring = new Set<string>();
+  private pushOk = 0;
+  private pushErr = 0;
   private readonly factories = new Map(DRIVERS.map((f) => [f.name, f]));
 
   async start(ctx: PluginContext): Promise<void> {
@@ -154,33 +156,45 @@ export class JobsPlugin implements Plugin {
     }));
   }
 
-  /** Jobs answered by a worker / failed, since start (metrics). */
-  counters(): { ok: number; err: number } {
-    return { ...(this.consumer?.stats ?? { ok: 0, err: 0 }) };
+  /**
+   * Since start, for metrics (RoadRunner's rr_jobs_jobs_ok/err, rr_jobs_push_ok/err): jobs a
+   * worker answered / whose exec failed, and jobs pushed / refused.
+   */
+  counters(): { ok: number; err: number; pushOk: number; pushErr: number } {
+    const stats = this.consumer?.stats ?? { ok: 0, err: 0 };
+    return { ok: stats.ok, err: stats.err, pushOk: this.pushOk, pushErr: this.pushErr };
   }
 
   // ---- operations behind the RPC service ----
 
   /** Push one job; priority 0 takes the pipeline's. */
-  push(job: Omit<JobMessage, "priority"> & { priority: number }): Promise<void> {
-    const driver = this.driver(job.pipeline);
-    if (job.priority === 0) job.priority = driver.pipeline.priority();
-    return this.withTimeout(`push to pipeline "${job.pipeline}"`, driver.push(job));
+  push(job: JobMessage): Promise<void> {
+    return this.pushBatch([job]);
   }
 
   /**
    * Push many jobs. Unlike RoadRunner (one by one), all are handed to their drivers at once so
    * broker confirms overlap; pipelines are checked first, so an unknown one pushes nothing.
    */
-  pushBatch(jobs: JobMessage[]): Promise<void> {
-    const drivers = jobs.map((job) => this.driver(job.pipeline));
+  async pushBatch(jobs: JobMessage[]): Promise<void> {
+    let drivers: Driver[];
+    try {
+      drivers = jobs.map((job) => this.driver(job.pipeline));
+    } catch (err) {
+      this.pushErr += jobs.length;
+      throw err;
+    }
     const pushes: Promise<void>[] = [];
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i];
       if (job.priority === 0) job.priority = drivers[i].pipeline.priority();
-      pushes.push(drivers[i].push(job));
+      pushes.push(drivers[i].push(job).then(() => void this.pushOk++, (err) => {
+        this.pushErr++;
+        throw err;
+      }));
     }
-    return this.withTimeout(`push ${jobs.length} jobs`, Promise.all(pushes).then(() => undefined));
+    const what = jobs.length === 1 ? `push to pipeline "${jobs[0].pipeline}"` : `push ${jobs.length} jobs`;
+    await this.withTimeout(what, Promise.all(pushes));
   }
 
   async pause(names: readonly string[]): Promise<void> {
