@@ -7,6 +7,8 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
+import { Buffer } from "node:buffer";
+import * as amqplib from "amqplib";
 import { freePort, makeTmpDir, ROOT, type RunningProcess, startRR, type TmpDir, waitFor } from "./helpers/index.ts";
 import { AMQP_URL, type Broker, deleteQueues, ensureRabbit, queueDepth, restartBrokerApp } from "./jobs-rabbitmq.ts";
 
@@ -226,5 +228,69 @@ describe("jobs plugin (amqp) end to end", () => {
       return true;
     }, 30_000, 50, "all 600 jobs consumed after the broker restart");
     await waitFor(async () => (await queueDepth(durable)) === 0, 5_000, 50, "the durable queue to drain");
+  });
+});
+
+describe("jobs plugin (amqp) without an rpc section", () => {
+  it("consumes messages published by other AMQP clients, foreign ones included", async () => {
+    const foreign = `rr-test-foreign-${randomUUID().slice(0, 8)}`;
+    const sub = makeTmpDir("rr-jobs-amqp-norpc-");
+    const log = join(sub.path, "jobs.log");
+    sub.write(
+      ".rr.yaml",
+      `version: "3"
+server:
+  command: "php ${CONSUMER}"
+  env:
+    JOBS_LOG: ${log}
+logs:
+  level: info
+amqp:
+  addr: ${AMQP_URL}
+jobs:
+  pool:
+    num_workers: 1
+  consume: [foreign]
+  pipelines:
+    foreign:
+      driver: amqp
+      config:
+        queue: ${foreign}
+        exchange: ${foreign}
+        routing_key: ${foreign}
+`,
+    );
+    const proc = startRR(["serve", "-c", join(sub.path, ".rr.yaml")], { cwd: sub.path });
+    started.push(proc);
+    try {
+      await proc.waitForOutput(/serve started/i, 20_000);
+      const conn = await amqplib.connect(AMQP_URL);
+      try {
+        const ch = await conn.createConfirmChannel();
+        // A plain message, as any AMQP client sends it.
+        ch.publish(foreign, foreign, Buffer.from("ack"));
+        // One with RoadRunner's headers, as another RoadRunner (or rr) publishes it.
+        ch.publish(foreign, foreign, Buffer.from("ack"), {
+          headers: { rr_id: "from-rr", rr_job: "App\\Job", rr_pipeline: "foreign", rr_headers: '{"k":["v"]}' },
+        });
+        await ch.waitForConfirms();
+      } finally {
+        await conn.close();
+      }
+      const lines = () =>
+        existsSync(log)
+          ? readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as LoggedJob & { job: string })
+          : [];
+      await waitFor(() => lines().length >= 2, 10_000, 25, "both messages consumed");
+      const [plain, rrStyle] = [lines().find((j) => j.id !== "from-rr")!, lines().find((j) => j.id === "from-rr")!];
+      assert.equal(plain.job, "deduced_by_rr");
+      assert.match(plain.id, /^[0-9a-f-]{36}$/, "a foreign message gets a generated UUID");
+      assert.equal(rrStyle.job, "App\\Job");
+      assert.deepEqual(rrStyle.headers, { k: ["v"] });
+    } finally {
+      await stopServer(proc);
+      await deleteQueues([foreign], [foreign]);
+      sub.remove();
+    }
   });
 });
