@@ -98,6 +98,7 @@ server:
   command: "php ${APP}"
 http:
   address: 127.0.0.1:${httpPort}
+  middleware: ["http_metrics"]
   pool:
     num_workers: 2
 rpc:
@@ -156,6 +157,20 @@ logs:
     // rr_http_request_duration_seconds is a histogram with RoadRunner's buckets, even before any sample.
     assert.equal(types.get("rr_http_request_duration_seconds"), "histogram");
     assert.ok((valueOf(samples, "process_resident_memory_bytes") ?? 0) > 1_000_000);
+  });
+
+  it("counts real http requests by status through the http_metrics middleware", async () => {
+    const before = await scrape();
+    const ok0 = valueOf(before.samples, "rr_http_request_total", { status: "200" }) ?? 0;
+    const missing0 = valueOf(before.samples, "rr_http_request_total", { status: "404" }) ?? 0;
+    for (let i = 0; i < 3; i++) await (await fetch(`http://127.0.0.1:${httpPort}/`)).text();
+    const { samples } = await scrape();
+    assert.equal(valueOf(samples, "rr_http_request_total", { status: "200" }), ok0 + 3);
+    assert.equal(valueOf(samples, "rr_http_request_total", { status: "404" }) ?? 0, missing0);
+    const count = valueOf(samples, "rr_http_request_duration_seconds_count", { status: "200" });
+    const inf = valueOf(samples, "rr_http_request_duration_seconds_bucket", { status: "200", le: "+Inf" });
+    assert.equal(count, ok0 + 3);
+    assert.equal(inf, ok0 + 3);
   });
 
   it("serves the same exposition on every path", async () => {

@@ -27,12 +27,13 @@ import { gzipMiddleware, streamedResponses } from "./gzip.ts";
 import { headersMiddleware } from "./headers.ts";
 import type { Handler, Middleware } from "./middleware.ts";
 import { DEFAULT_TRUSTED_SUBNETS, proxyIpMiddleware } from "./proxy-ip.ts";
+import { type HttpMetricsSink, metricsMiddleware } from "./metrics.ts";
 import { bodyWithDoneHook, singleFrameResponse, streamedResponse, WorkerReplyError } from "./response.ts";
 import { staticMiddleware } from "./static.ts";
 import { removeUploads, type UploadRules } from "./uploads.ts";
 
 /** Middlewares of RoadRunner that rr does not implement: listed ones are ignored with a warning. */
-const UNSUPPORTED_MIDDLEWARE = new Set(["sendfile", "otel", "http_metrics", "cache", "new_relic"]);
+const UNSUPPORTED_MIDDLEWARE = new Set(["sendfile", "otel", "cache", "new_relic"]);
 
 class BodyTooLarge extends Error {}
 
@@ -57,6 +58,8 @@ export class HttpPlugin implements Plugin {
    */
   private useAbortSignal = false;
   private uploadRules!: UploadRules;
+  /** The metrics plugin, when configured (http_metrics middleware). */
+  private metrics: HttpMetricsSink | undefined;
 
   async start(ctx: PluginContext): Promise<void> {
     const config = ctx.config.http;
@@ -86,6 +89,7 @@ export class HttpPlugin implements Plugin {
     }
 
     // Middleware config errors surface before any worker starts.
+    this.metrics = ctx.plugin<Plugin & HttpMetricsSink>("metrics");
     const handler = this.buildChain(config);
     const server = ctx.plugin<ServerPlugin>("server");
     if (!server) throw new ConfigError("The http plugin needs the server section: add `server: { command: \"php worker.php\" }` to .rr.yaml");
@@ -200,13 +204,19 @@ export class HttpPlugin implements Plugin {
         return staticMiddleware(config.static, process.cwd());
       case "gzip":
         return gzipMiddleware();
+      case "http_metrics":
+        if (!this.metrics) {
+          this.logger.warn('Middleware "http_metrics" is listed but there is no metrics section; add `metrics: { address: "127.0.0.1:2112" }`');
+          return null;
+        }
+        return metricsMiddleware(this.metrics);
       case "proxy_ip_parser":
         return proxyIpMiddleware(config.trusted_subnets ?? DEFAULT_TRUSTED_SUBNETS);
       default:
         this.logger.warn(
           UNSUPPORTED_MIDDLEWARE.has(name)
             ? `Middleware "${name}" is not supported by rr and is ignored`
-            : `Middleware "${name}" does not exist and is ignored; known: headers, static, gzip, proxy_ip_parser`,
+            : `Middleware "${name}" does not exist and is ignored; known: headers, static, gzip, proxy_ip_parser, http_metrics`,
         );
         return null;
     }
