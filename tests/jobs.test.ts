@@ -67,11 +67,14 @@ async function stat(pipeline: string): Promise<Stat | undefined> {
   return all.find((s) => s.pipeline === pipeline);
 }
 
+let metricsPort = 0;
+
 before(async () => {
   dir = makeTmpDir("rr-jobs-");
   logFile = join(dir.path, "jobs.log");
   const port = await freePort();
   rpcAddress = `tcp://127.0.0.1:${port}`;
+  metricsPort = await freePort();
   dir.write(
     ".rr.yaml",
     `version: "3"
@@ -82,6 +85,8 @@ server:
   env:
     JOBS_LOG: ${logFile}
     JOBS_MARKERS: ${dir.path}
+metrics:
+  address: 127.0.0.1:${metricsPort}
 logs:
   level: info
 jobs:
@@ -288,6 +293,17 @@ describe("jobs plugin (memory) end to end", () => {
   });
 
   // Last: it stops rr.
+  it("exports the pool and job counters to the metrics plugin (rr_jobs_*)", async () => {
+    await ok("push", "replies", "metric-1", "J", "ack");
+    await waitFor(() => loggedIn("replies").some((j) => j.id === "metric-1"), 10_000);
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    assert.equal(value("rr_jobs_total_workers"), 1);
+    assert.ok(value("rr_jobs_push_ok") >= 1, "pushes are counted");
+    assert.ok(value("rr_jobs_jobs_ok") >= 1, "acknowledged jobs are counted");
+    assert.ok(value("rr_jobs_jobs_err") >= 0);
+  });
+
   it("says at shutdown how many memory jobs are dropped", async () => {
     await ok("push", "prio", "left-1", "J", "ack");
     await ok("push", "prio", "left-2", "J", "ack", "0", "60");

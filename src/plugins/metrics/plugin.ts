@@ -14,7 +14,7 @@ import { listPlugins, pluginsWithWorkers } from "../informer.ts";
 import type { RpcService } from "../rpc/types.ts";
 import { parseHostPort } from "./address.ts";
 import { CONTENT_TYPE, ExpositionWriter } from "./exposition.ts";
-import { poolStatsOf, writePoolMetrics } from "./pools.ts";
+import { poolStatsOf, writeJobMetrics, writePoolMetrics } from "./pools.ts";
 import { type CollectorSpec, Registry } from "./registry.ts";
 import { metricsRpcService } from "./rpc.ts";
 
@@ -119,6 +119,7 @@ export class MetricsPlugin implements Plugin {
           continue; // a pool that is restarting reports next time
         }
         writePoolMetrics(out, plugin.name, workers, poolStatsOf(plugin));
+        writeJobMetrics(out, plugin);
       }
     }
     // Request metrics only where there is an http plugin to feed them.

@@ -52,3 +52,23 @@ export function writePoolMetrics(out: ExpositionWriter, plugin: string, workers:
   out.family(`${p}_pool_workers`, "gauge", "Workers by state, as the pool counts them");
   for (const [state, count] of Object.entries(stats.workersByState)) out.sample(`${p}_pool_workers`, [["state", state]], count);
 }
+
+/** Counters a jobs-like plugin keeps (src/plugins/jobs/plugin.ts `counters()`). */
+interface JobCounters {
+  ok: number;
+  err: number;
+  pushOk: number;
+  pushErr: number;
+}
+
+/** rr_<plugin>_jobs_ok, _jobs_err, _push_ok, _push_err: gauges, as RoadRunner exports them. */
+export function writeJobMetrics(out: ExpositionWriter, plugin: Plugin): void {
+  const counters = (plugin as Plugin & { counters?: () => JobCounters }).counters;
+  if (typeof counters !== "function") return;
+  const c = counters.call(plugin);
+  const p = metricPrefix(plugin.name);
+  out.family(`${p}_jobs_ok`, "gauge", "Number of successfully processed jobs").sample(`${p}_jobs_ok`, [], c.ok);
+  out.family(`${p}_jobs_err`, "gauge", "Number of jobs error while processing in the worker").sample(`${p}_jobs_err`, [], c.err);
+  out.family(`${p}_push_ok`, "gauge", "Number of job push").sample(`${p}_push_ok`, [], c.pushOk);
+  out.family(`${p}_push_err`, "gauge", "Number of jobs push which was failed").sample(`${p}_push_err`, [], c.pushErr);
+}
