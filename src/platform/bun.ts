@@ -3,18 +3,19 @@
 
 import { cpus } from "node:os";
 import {
-  isNoSuchProcess,
-  libcPath,
-  orphanZombies,
+  httpListenError,
+  internalServerError,
+  killPid,
+  lazyWaitpid,
   processMemory,
   prepareUnixSocketPath,
+  reapOrphanZombies,
   removeOwnSocket,
   signalName,
   socketError,
   spawnError,
   targetName,
   whenPipesSilent,
-  WNOHANG,
 } from "./common.ts";
 import type {
   ChildProcess,
@@ -354,7 +355,13 @@ export class BunPlatform implements Platform {
   readonly pid = process.pid;
   /** Pids of our live children: reapOrphans() must never reap these. */
   readonly #children = new Set<number>();
-  #waitpid: ((pid: number, status: Int32Array, options: number) => number) | null | undefined;
+  /** waitpid through bun:ffi, loaded on first use. */
+  readonly #loadWaitpid = lazyWaitpid((libc) => {
+    const require = (import.meta as unknown as { require: (id: string) => unknown }).require;
+    const ffi = require("bun:ffi") as BunFFI;
+    const fn = ffi.dlopen(libc, { waitpid: { args: ["i32", "ptr", "i32"], returns: "i32" } }).symbols.waitpid;
+    return (pid, status, options) => fn(pid, status, options);
+  });
 
   constructor() {
     const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
@@ -382,13 +389,7 @@ export class BunPlatform implements Platform {
   }
 
   kill(pid: number, signal: Signal = "SIGTERM"): boolean {
-    try {
-      process.kill(pid, signal);
-      return true;
-    } catch (error) {
-      if (isNoSuchProcess(error)) return false;
-      throw error;
-    }
+    return killPid((p, s) => process.kill(p, s), pid, signal);
   }
 
   processMemory(pid: number): Promise<number | null> {
@@ -396,33 +397,7 @@ export class BunPlatform implements Platform {
   }
 
   reapOrphans(): number {
-    // Only PID 1 inherits orphans; anyone else's zombie children are ours or the runtime's.
-    if (this.pid !== 1) return 0;
-    const waitpid = this.#loadWaitpid();
-    if (!waitpid) return 0;
-    const status = new Int32Array(1);
-    let reaped = 0;
-    for (const pid of orphanZombies(this.pid, this.#children)) {
-      if (waitpid(pid, status, WNOHANG) === pid) reaped++;
-    }
-    return reaped;
-  }
-
-  #loadWaitpid(): ((pid: number, status: Int32Array, options: number) => number) | null {
-    if (this.#waitpid !== undefined) return this.#waitpid;
-    this.#waitpid = null;
-    const path = libcPath();
-    if (!path) return null;
-    try {
-      const require = (import.meta as unknown as { require: (id: string) => unknown }).require;
-      const ffi = require("bun:ffi") as BunFFI;
-      const lib = ffi.dlopen(path, { waitpid: { args: ["i32", "ptr", "i32"], returns: "i32" } });
-      const fn = lib.symbols.waitpid;
-      this.#waitpid = (pid, status, options) => fn(pid, status, options);
-    } catch {
-      // No FFI (or no libc): nothing we can reap.
-    }
-    return this.#waitpid;
+    return reapOrphanZombies(this.pid, this.#children, this.#loadWaitpid);
   }
 
   async listen(address: SocketAddress, handlers: ListenHandlers): Promise<Listener> {
@@ -485,13 +460,11 @@ export class BunPlatform implements Platform {
           return handler(request, info);
         },
         // A handler that throws answers 500 without leaking a stack trace to the client.
-        error() {
-          return new Response("Internal Server Error", { status: 500 });
-        },
+        error: internalServerError,
       });
       return Promise.resolve(new BunHttpServer(server));
     } catch (error) {
-      return Promise.reject(socketError("listen on", { transport: "tcp", hostname: options.hostname, port: options.port }, error));
+      return Promise.reject(httpListenError(options, error));
     }
   }
 

@@ -6,7 +6,7 @@ import { lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from "node
 import { readFile } from "node:fs/promises";
 import { execFile } from "node:child_process";
 import { createConnection } from "node:net";
-import type { SocketAddress } from "./types.ts";
+import type { Signal, SocketAddress } from "./types.ts";
 
 /** "linux-x64", "darwin-arm64", ...: the naming used for our binaries. */
 export function targetName(): string {
@@ -213,4 +213,64 @@ export function isNoSuchProcess(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
   const e = error as { code?: string; name?: string; message?: string };
   return e.code === "ESRCH" || e.name === "NotFound" || /ESRCH|No such process/i.test(e.message ?? "");
+}
+
+/** A loaded waitpid(2): returns the pid it reaped, 0 or -1. */
+export type Waitpid = (pid: number, status: Int32Array, options: number) => number;
+
+/**
+ * A lazy, cached waitpid from libc: `open` does the runtime's FFI dlopen of the
+ * given library path. Null when there is no libc, no FFI or no permission.
+ */
+export function lazyWaitpid(open: (libc: string) => Waitpid | null): () => Waitpid | null {
+  let waitpid: Waitpid | null | undefined;
+  return () => {
+    if (waitpid !== undefined) return waitpid;
+    waitpid = null;
+    const path = libcPath();
+    if (!path) return null;
+    try {
+      waitpid = open(path);
+    } catch {
+      // No FFI (or no permission, or no libc): nothing we can reap.
+    }
+    return waitpid;
+  };
+}
+
+/**
+ * Reap zombie orphans reparented to us (only PID 1 inherits them; anyone
+ * else's zombie children are ours or the runtime's), never one of `ours`.
+ */
+export function reapOrphanZombies(self: number, ours: ReadonlySet<number>, loadWaitpid: () => Waitpid | null): number {
+  if (self !== 1) return 0;
+  const waitpid = loadWaitpid();
+  if (!waitpid) return 0;
+  const status = new Int32Array(1);
+  let reaped = 0;
+  for (const pid of orphanZombies(self, ours)) {
+    if (waitpid(pid, status, WNOHANG) === pid) reaped++;
+  }
+  return reaped;
+}
+
+/** Platform.kill on top of the runtime's kill: false when the process is gone, other errors thrown. */
+export function killPid(kill: (pid: number, signal: Signal) => void, pid: number, signal: Signal): boolean {
+  try {
+    kill(pid, signal);
+    return true;
+  } catch (error) {
+    if (isNoSuchProcess(error)) return false;
+    throw error;
+  }
+}
+
+/** A handler that throws answers 500 without leaking a stack trace to the client. */
+export function internalServerError(): Response {
+  return new Response("Internal Server Error", { status: 500 });
+}
+
+/** The error for an HTTP server that could not bind. */
+export function httpListenError(options: { hostname: string; port: number }, cause: unknown): Error {
+  return socketError("listen on", { transport: "tcp", hostname: options.hostname, port: options.port }, cause);
 }

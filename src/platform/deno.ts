@@ -14,18 +14,19 @@ import { spawn as nodeSpawn } from "node:child_process";
 import type { ChildProcess as NodeChildProcess } from "node:child_process";
 import { basename } from "node:path";
 import {
-  isNoSuchProcess,
-  libcPath,
-  orphanZombies,
+  httpListenError,
+  internalServerError,
+  killPid,
+  lazyWaitpid,
   processMemory,
   prepareUnixSocketPath,
+  reapOrphanZombies,
   removeOwnSocket,
   signalName,
   socketError,
   spawnError,
   targetName,
   whenPipesSilent,
-  WNOHANG,
 } from "./common.ts";
 import type {
   ChildProcess,
@@ -292,14 +293,19 @@ class DenoHttpServer implements HttpServer {
 
 // ---- the platform ----
 
-type Waitpid = (pid: number, status: Int32Array, options: number) => number;
-
 export class DenoPlatform implements Platform {
   readonly runtime: RuntimeInfo;
   readonly pid = Deno.pid;
   /** Pids of our live children: reapOrphans() must never reap these. */
   readonly #children = new Set<number>();
-  #waitpid: Waitpid | null | undefined;
+  /** waitpid through Deno.dlopen (needs --allow-ffi), loaded on first use. */
+  readonly #loadWaitpid = lazyWaitpid((libc) => {
+    if (typeof Deno.dlopen !== "function") return null;
+    const lib = Deno.dlopen(libc, {
+      waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+    } as const);
+    return (pid, status, options) => lib.symbols.waitpid(pid, status, options);
+  });
 
   constructor() {
     const exe = basename(Deno.execPath());
@@ -331,13 +337,7 @@ export class DenoPlatform implements Platform {
   }
 
   kill(pid: number, signal: Signal = "SIGTERM"): boolean {
-    try {
-      Deno.kill(pid, signal);
-      return true;
-    } catch (error) {
-      if (isNoSuchProcess(error)) return false;
-      throw error;
-    }
+    return killPid(Deno.kill, pid, signal);
   }
 
   processMemory(pid: number): Promise<number | null> {
@@ -345,32 +345,7 @@ export class DenoPlatform implements Platform {
   }
 
   reapOrphans(): number {
-    // Only PID 1 inherits orphans; anyone else's zombie children are ours or the runtime's.
-    if (this.pid !== 1) return 0;
-    const waitpid = this.#loadWaitpid();
-    if (!waitpid) return 0;
-    const status = new Int32Array(1);
-    let reaped = 0;
-    for (const pid of orphanZombies(this.pid, this.#children)) {
-      if (waitpid(pid, status, WNOHANG) === pid) reaped++;
-    }
-    return reaped;
-  }
-
-  #loadWaitpid(): Waitpid | null {
-    if (this.#waitpid !== undefined) return this.#waitpid;
-    this.#waitpid = null;
-    const path = libcPath();
-    if (!path || typeof Deno.dlopen !== "function") return null;
-    try {
-      const lib = Deno.dlopen(path, {
-        waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
-      } as const);
-      this.#waitpid = (pid, status, options) => lib.symbols.waitpid(pid, status, options);
-    } catch {
-      // No FFI permission or no libc: nothing we can reap.
-    }
-    return this.#waitpid;
+    return reapOrphanZombies(this.pid, this.#children, this.#loadWaitpid);
   }
 
   async listen(address: SocketAddress, handlers: ListenHandlers): Promise<Listener> {
@@ -441,9 +416,7 @@ export class DenoPlatform implements Platform {
       port: options.port,
       onListen() {},
       // A handler that throws answers 500 without leaking a stack trace to the client.
-      onError() {
-        return new Response("Internal Server Error", { status: 500 });
-      },
+      onError: internalServerError,
       // tls.ca (client certificate authorities) has no Deno.serve equivalent and is ignored.
       ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
     };
@@ -455,7 +428,7 @@ export class DenoPlatform implements Platform {
       });
       return Promise.resolve(new DenoHttpServer(server as Deno.HttpServer<Deno.NetAddr>));
     } catch (error) {
-      return Promise.reject(socketError("listen on", { transport: "tcp", hostname: options.hostname, port: options.port }, error));
+      return Promise.reject(httpListenError(options, error));
     }
   }
 
