@@ -61,6 +61,27 @@ function headerCrc(b: Uint8Array, at: number): number {
   return crc32(b, at, at + 6);
 }
 
+/** Little-endian u32 at `at`. */
+function writeU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v & 0xff;
+  out[at + 1] = (v >>> 8) & 0xff;
+  out[at + 2] = (v >>> 16) & 0xff;
+  out[at + 3] = (v >>> 24) & 0xff;
+}
+
+/**
+ * Writes the fixed 12-byte header (header length `hl` words, CRC included)
+ * into `out` at offset 0; the caller writes the hl - 3 options after it.
+ */
+function writeFixedHeader(out: Uint8Array, flags: number, byte10: number, hl: number, payloadLength: number): void {
+  out[0] = 0x10 | hl;
+  out[1] = flags;
+  writeU32(out, 2, payloadLength);
+  writeU32(out, 6, crc32(out, 0, 6));
+  out[10] = byte10;
+  out[11] = 0;
+}
+
 /**
  * Writes the 12-byte header plus options into `out` at offset 0. The payload
  * length is given because the caller lays the payload out itself.
@@ -72,27 +93,8 @@ export function writeHeader(
   options: readonly number[],
   payloadLength: number,
 ): void {
-  const hl = 3 + options.length;
-  out[0] = 0x10 | hl;
-  out[1] = flags;
-  out[2] = payloadLength & 0xff;
-  out[3] = (payloadLength >>> 8) & 0xff;
-  out[4] = (payloadLength >>> 16) & 0xff;
-  out[5] = (payloadLength >>> 24) & 0xff;
-  const crc = crc32(out, 0, 6);
-  out[6] = crc & 0xff;
-  out[7] = (crc >>> 8) & 0xff;
-  out[8] = (crc >>> 16) & 0xff;
-  out[9] = (crc >>> 24) & 0xff;
-  out[10] = byte10;
-  out[11] = 0;
-  for (let i = 0, at = 12; i < options.length; i++, at += 4) {
-    const v = options[i];
-    out[at] = v & 0xff;
-    out[at + 1] = (v >>> 8) & 0xff;
-    out[at + 2] = (v >>> 16) & 0xff;
-    out[at + 3] = (v >>> 24) & 0xff;
-  }
+  writeFixedHeader(out, flags, byte10, 3 + options.length, payloadLength);
+  for (let i = 0, at = HEADER_SIZE; i < options.length; i++, at += 4) writeU32(out, at, options[i]);
 }
 
 /** Encode one frame in a single allocation: header, options, then the payload parts in order. */
@@ -390,22 +392,8 @@ export function encodePayloadFrame(flags: number, byte10: number, context: Uint8
   const n = context.length;
   const length = n + body.length;
   const out = new Uint8Array(16 + length);
-  out[0] = 0x14;
-  out[1] = flags;
-  out[2] = length & 0xff;
-  out[3] = (length >>> 8) & 0xff;
-  out[4] = (length >>> 16) & 0xff;
-  out[5] = (length >>> 24) & 0xff;
-  const crc = crc32(out, 0, 6);
-  out[6] = crc & 0xff;
-  out[7] = (crc >>> 8) & 0xff;
-  out[8] = (crc >>> 16) & 0xff;
-  out[9] = (crc >>> 24) & 0xff;
-  out[10] = byte10;
-  out[12] = n & 0xff;
-  out[13] = (n >>> 8) & 0xff;
-  out[14] = (n >>> 16) & 0xff;
-  out[15] = (n >>> 24) & 0xff;
+  writeFixedHeader(out, flags, byte10, 4, length);
+  writeU32(out, HEADER_SIZE, n);
   out.set(context, 16);
   out.set(body, 16 + n);
   return out;
