@@ -1,6 +1,7 @@
 // Goridge v1 frame codec (shared/spec/goridge.md §1): encoder and an
 // incremental stream decoder. Used for worker traffic (1 option) and RPC (2 options).
 import { ScriptNotFoundError } from "../errors.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** Byte 1: codec and frame type bits. */
 export const FLAG = {
@@ -213,7 +214,7 @@ export class FrameDecoder {
   end(): void {
     if (this.state === State.ScriptNotFound) {
       this.state = State.Failed;
-      const text = textDecoder.decode(concat(this.foreign)).trim();
+      const text = textDecoder.decode(concatBytes(this.foreign)).trim();
       this.foreign = [];
       this.onError(new ScriptNotFoundError(text));
       return;
@@ -320,11 +321,11 @@ export class FrameDecoder {
         break;
       }
     }
-    const printed = () => (rest ? concat([b.subarray(at, at + HEADER_SIZE), rest]) : b.subarray(at));
+    const printed = () => (rest ? concatBytes([b.subarray(at, at + HEADER_SIZE), rest]) : b.subarray(at));
     if (couldNotOpen) {
       this.state = State.ScriptNotFound;
       this.headerFill = 0;
-      this.foreign = [rest ? concat([b.subarray(at, at + HEADER_SIZE), rest]) : b.subarray(at)];
+      this.foreign = [rest ? concatBytes([b.subarray(at, at + HEADER_SIZE), rest]) : b.subarray(at)];
       return false;
     }
     const expected = (b[at + 6] | (b[at + 7] << 8) | (b[at + 8] << 16) | (b[at + 9] << 24)) >>> 0;
@@ -369,19 +370,6 @@ function readOptions(b: Uint8Array, at: number, hl: number): number[] {
     options[i] = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
   }
   return options;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**

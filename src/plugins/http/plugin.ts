@@ -11,6 +11,7 @@ import { FLAG } from "../../goridge/frame.ts";
 import type { Logger } from "../../logs/types.ts";
 import type { HttpServer } from "../../platform/types.ts";
 import type { Pool } from "../../pool/types.ts";
+import { concatBytes } from "../../util/bytes.ts";
 import type { Payload } from "../../worker/types.ts";
 import type { ServerPlugin } from "../server.ts";
 import type { Plugin, PluginContext, WorkerInfo } from "../types.ts";
@@ -374,13 +375,7 @@ async function readBodyUnchecked(request: Request, headers: Headers, limit: numb
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(size);
-  let pos = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, pos);
-    pos += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks, size);
 }
 
 /** "::ffff:127.0.0.1" (dual-stack listeners) → "127.0.0.1", as Go reports IPv4 peers. */

@@ -1,6 +1,7 @@
 // Worker reply frames → a web Response (spec http.md §3): status and multi-value headers from
 // the first final (≥200) context, 1xx frames as early hints, every body as it arrives.
 import { FLAG } from "../../goridge/frame.ts";
+import { concatBytes } from "../../util/bytes.ts";
 import type { Payload, ResponseStream, WorkerResponse } from "../../worker/types.ts";
 import { decodeJsonResponse } from "./context-json.ts";
 import { decodeProtoResponse } from "./context-proto.ts";
@@ -108,7 +109,7 @@ export async function streamedResponse(first: WorkerResponse, stream: ResponseSt
   }
   if (ended) {
     finish();
-    return new Response(asBody(pending.length === 1 ? pending[0] : concat(pending)), { status: ctx.status, headers });
+    return new Response(asBody(concatBytes(pending)), { status: ctx.status, headers });
   }
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -183,14 +184,3 @@ export function bodyWithDoneHook(response: Response, onDone: OnResponseDone): Re
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
-}
