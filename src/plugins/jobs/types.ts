@@ -8,6 +8,11 @@ import type { JobQueue } from "./queue.ts";
 /** Job headers, as RoadRunner carries them: name → list of values. */
 export type JobHeaders = Record<string, string[]>;
 
+/** A requeue's headers merged into the job's (per-key replace); the job's own object when there is nothing to merge. */
+export function mergeHeaders(base: JobHeaders, extra: JobHeaders | undefined): JobHeaders {
+  return extra && Object.keys(extra).length > 0 ? { ...base, ...extra } : base;
+}
+
 /** A job as a producer pushes it (jobs.Push) or a driver receives it from its broker. */
 export interface JobMessage {
   /** Producer-chosen id (PHP: a UUIDv4). */

@@ -18,6 +18,7 @@ import type {
   PipelineState,
   QueuedJob,
 } from "../types.ts";
+import { mergeHeaders } from "../types.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -128,7 +129,7 @@ class AmqpJob implements QueuedJob {
   /** Publish a copy (merged headers, new delay), then ack the original; nack-requeue it if the publish fails. */
   async requeue(headers: JobHeaders | undefined, delaySec: number): Promise<void> {
     if (!this.settle()) return;
-    const merged = headers && Object.keys(headers).length > 0 ? { ...this.headers, ...headers } : this.headers;
+    const merged = mergeHeaders(this.headers, headers);
     try {
       await this.owner.push({
         id: this.id,

@@ -14,6 +14,7 @@ import type {
   PipelineState,
   QueuedJob,
 } from "../types.ts";
+import { mergeHeaders } from "../types.ts";
 
 /** Jobs a pipeline may buffer before pushes wait (RoadRunner's local channel size). */
 const BUFFER_SIZE = 100_000;
@@ -70,7 +71,7 @@ class MemoryJob implements QueuedJob {
       this.id,
       this.job,
       this.payload,
-      headers && Object.keys(headers).length > 0 ? { ...this.headers, ...headers } : this.headers,
+      mergeHeaders(this.headers, headers),
       this.pipeline,
       this.priority,
       this.autoAck,
