@@ -195,11 +195,7 @@ export class WorkerPool implements Pool {
         throw error;
       }
       this.totalExecs++;
-      if (response.stream) {
-        response.stream = holdWorkerDuringStream(response.stream, () => this.release(slot));
-      } else {
-        this.release(slot);
-      }
+      this.releaseAfter(response, slot);
       return response;
     }
   }
@@ -220,16 +216,21 @@ export class WorkerPool implements Pool {
     try {
       const response = await worker.exec(payload, this.execOptions);
       this.totalExecs++;
-      if (response.stream) {
-        response.stream = holdWorkerDuringStream(response.stream, () => this.release(slot));
-      } else {
-        this.release(slot);
-      }
+      this.releaseAfter(response, slot);
       return response;
     } catch (error) {
       this.totalErrors++;
       this.release(slot);
       throw error;
+    }
+  }
+
+  /** Release the worker now, or once the response's stream is done. */
+  private releaseAfter(response: WorkerResponse, slot: Slot): void {
+    if (response.stream) {
+      response.stream = holdWorkerDuringStream(response.stream, () => this.release(slot));
+    } else {
+      this.release(slot);
     }
   }
 
@@ -278,13 +279,18 @@ export class WorkerPool implements Pool {
     if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener("abort", waiter.onAbort);
   }
 
+  /** A waiter taken off the queue is about to be resolved or rejected: stop its timer and abort listener. */
+  private settleWaiter(waiter: Waiter<Slot>): void {
+    waiter.settled = true;
+    clearTimeout(waiter.timer);
+    this.dropAbortListener(waiter);
+  }
+
   /** Give a worker to the oldest waiter, or put it on the idle stack. */
   private handOut(slot: Slot): void {
     const waiter = this.waiters.shift();
     if (waiter) {
-      waiter.settled = true;
-      clearTimeout(waiter.timer);
-      this.dropAbortListener(waiter);
+      this.settleWaiter(waiter);
       slot.busy = true;
       this.busyCount++;
       waiter.resolve(slot);
@@ -329,9 +335,8 @@ export class WorkerPool implements Pool {
 
   private addSlot(worker: Worker, kind: SlotKind, handOut = true): Slot | undefined {
     if (this.closed) {
-      this.exiting.add(worker);
+      this.trackExiting(worker);
       worker.kill();
-      void worker.exited.then(() => this.exiting.delete(worker));
       return undefined;
     }
     const maxJobs = this.config.max_jobs > 0
@@ -374,13 +379,18 @@ export class WorkerPool implements Pool {
     }
     const worker = slot.worker;
     this.logger.debug("Stopping worker", { pool: this.name, pid: worker.pid, state: WORKER_STATE_NAMES[state], reason });
-    this.exiting.add(worker);
-    void worker.exited.then(() => this.exiting.delete(worker));
+    this.trackExiting(worker);
     void worker.stop(this.stopTimeoutMs).catch((error: unknown) => {
       this.logger.warn("Worker did not stop cleanly", { pool: this.name, pid: worker.pid, error: String(error) });
     });
     worker.state = state;
     this.ensureCapacity();
+  }
+
+  /** destroy() waits for (and at its deadline kills) a worker on its way out until it has exited. */
+  private trackExiting(worker: Worker): void {
+    this.exiting.add(worker);
+    void worker.exited.then(() => this.exiting.delete(worker));
   }
 
   /** Soft limits (supervisor, idle extras): retire now when idle, after the current job when busy. */
@@ -430,7 +440,7 @@ export class WorkerPool implements Pool {
 
   private spawnBase(): void {
     this.basePending++;
-    const delay = this.spawnFailures === 0 ? 0 : Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.spawnFailures - 1));
+    const delay = this.spawnFailures === 0 ? 0 : backoffMs(this.spawnFailures);
     const attempt = (): void => {
       void this.track(this.spawnWorker()).then(
         (worker) => {
@@ -479,7 +489,7 @@ export class WorkerPool implements Pool {
   private onSpawnFailure(error: unknown): void {
     if (this.closed) return;
     this.spawnFailures++;
-    const next = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.spawnFailures - 1));
+    const next = backoffMs(this.spawnFailures);
     const spawnError = this.spawnError("cannot start a worker", error);
     this.lastSpawnError = spawnError;
     this.logger.error(`${spawnError.message} (attempt ${this.spawnFailures}; retrying in ${formatDuration(next)})`);
@@ -487,9 +497,7 @@ export class WorkerPool implements Pool {
     // Nobody can serve the waiting callers: tell them why instead of letting them time out.
     if (this.live.size === 0) {
       for (const waiter of this.waiters.drain()) {
-        waiter.settled = true;
-        clearTimeout(waiter.timer);
-        this.dropAbortListener(waiter);
+        this.settleWaiter(waiter);
         this.totalErrors++;
         waiter.reject(spawnError);
       }
@@ -569,9 +577,7 @@ export class WorkerPool implements Pool {
     this.respawnTimers.clear();
     const closedError = this.closedError();
     for (const waiter of this.waiters.drain()) {
-      waiter.settled = true;
-      clearTimeout(waiter.timer);
-      this.dropAbortListener(waiter);
+      this.settleWaiter(waiter);
       waiter.reject(closedError);
     }
     for (const waiter of this.fullWaiters.splice(0)) waiter.reject(closedError);
@@ -634,6 +640,11 @@ export class WorkerPool implements Pool {
   extraCount(): number {
     return this.extraLive;
   }
+}
+
+/** The delay before the next start after `failures` failed ones (1 or more). */
+function backoffMs(failures: number): number {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (failures - 1));
 }
 
 function abortReason(signal: AbortSignal): Error {
