@@ -1,7 +1,7 @@
 // JSON context codec (RoadRunner ≤2023.3 wire format, spec http.md §2.1 and §6.3).
 // Hot path: the context is built as one string and encoded to UTF-8 once.
 import { canonicalHeaderName, headerValueText, wireHeaderValue } from "./canonical.ts";
-import { headersInit, isSkippedRequestHeader, type RequestContext, type ResponseContext } from "./context.ts";
+import { headersInit, isSkippedRequestHeader, mergedRequestHeaders, type RequestContext, type ResponseContext } from "./context.ts";
 import { ReplyCache } from "./reply-cache.ts";
 
 const encoder = new TextEncoder();
@@ -74,19 +74,8 @@ function quotedHeaderName(lower: string): string {
 
 // Middleware-added headers are merged into the same name's list (Go's Header.Add).
 function headersWithExtras(c: RequestContext): string {
-  const merged = new Map<string, string[]>();
-  for (const [name, value] of c.headers) {
-    if (isSkippedRequestHeader(name)) continue;
-    merged.set(canonicalHeaderName(name), [headerValueText(value)]);
-  }
-  for (const [name, value] of c.extraHeaders ?? []) {
-    const key = canonicalHeaderName(name.toLowerCase());
-    const list = merged.get(key);
-    if (list) list.push(value);
-    else merged.set(key, [value]);
-  }
   let s = "";
-  for (const [name, values] of merged) s += (s === "" ? "" : ",") + q(name) + ":" + q(values);
+  for (const [name, values] of mergedRequestHeaders(c)) s += (s === "" ? "" : ",") + q(name) + ":" + q(values);
   return s;
 }
 

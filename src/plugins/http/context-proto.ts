@@ -3,9 +3,9 @@
 //   Request: 1 remote_addr, 2 protocol, 3 method, 4 uri (strings); 5 header, 6 cookies,
 //   10 attributes (map<string, HeaderValue>); 7 raw_query string; 8 parsed bool; 9 uploads bytes.
 //   HeaderValue: 1 value (repeated bytes).   Response: 1 status int64; 2 headers map.
-import { bytesToLatin1, canonicalHeaderName, headerValueText } from "./canonical.ts";
+import { bytesToLatin1 } from "./canonical.ts";
 import { ReplyCache } from "./reply-cache.ts";
-import { headersInit, isSkippedRequestHeader, type RequestContext, type ResponseContext } from "./context.ts";
+import { headersInit, mergedRequestHeaders, type RequestContext, type ResponseContext } from "./context.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -21,18 +21,7 @@ export function encodeProtoContext(c: RequestContext): Uint8Array {
   str(0x12, c.protocol);
   str(0x1a, c.method);
   str(0x22, c.uri);
-  const headers = new Map<string, string[]>();
-  for (const [name, value] of c.headers) {
-    if (isSkippedRequestHeader(name)) continue;
-    headers.set(canonicalHeaderName(name), [headerValueText(value)]);
-  }
-  for (const [name, value] of c.extraHeaders ?? []) {
-    const key = canonicalHeaderName(name.toLowerCase());
-    const list = headers.get(key);
-    if (list) list.push(value);
-    else headers.set(key, [value]);
-  }
-  for (const [name, values] of headers) fields.push([0x2a, mapEntry(name, values)]);
+  for (const [name, values] of mergedRequestHeaders(c)) fields.push([0x2a, mapEntry(name, values)]);
   for (const [name, value] of c.cookies ?? []) fields.push([0x32, mapEntry(name, [value])]);
   str(0x3a, c.rawQuery);
   if (c.parsed) fields.push([0x40, new Uint8Array([1])]);

@@ -1,5 +1,6 @@
 // The request context RoadRunner sends to PHP with every HTTP request (spec http.md §2.1),
 // encoded as JSON (default; every roadrunner-http version reads it) or as protobuf http.v1.Request.
+import { canonicalHeaderName, headerValueText } from "./canonical.ts";
 
 /** Everything the worker learns about one request, except the body. */
 export interface RequestContext {
@@ -52,4 +53,23 @@ export function headersInit(pairs: Array<[string, string]>): HeadersInit {
 /** Headers RoadRunner never forwards to PHP: Go keeps Host in r.Host and strips Transfer-Encoding. */
 export function isSkippedRequestHeader(lowerName: string): boolean {
   return lowerName === "host" || lowerName === "transfer-encoding";
+}
+
+/**
+ * The forwarded request headers under canonical names, with middleware-added
+ * headers merged into the same name's list (Go's Header.Add).
+ */
+export function mergedRequestHeaders(c: RequestContext): Map<string, string[]> {
+  const merged = new Map<string, string[]>();
+  for (const [name, value] of c.headers) {
+    if (isSkippedRequestHeader(name)) continue;
+    merged.set(canonicalHeaderName(name), [headerValueText(value)]);
+  }
+  for (const [name, value] of c.extraHeaders ?? []) {
+    const key = canonicalHeaderName(name.toLowerCase());
+    const list = merged.get(key);
+    if (list) list.push(value);
+    else merged.set(key, [value]);
+  }
+  return merged;
 }
