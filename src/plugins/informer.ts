@@ -2,7 +2,7 @@
 // reports their workers, with the JSON shapes PHP's WorkerPool and our `rr workers` read.
 // Built into the rpc plugin: always served when rpc is.
 import type { Plugin, PluginContext, WorkerInfo } from "./types.ts";
-import { RpcError, type RpcService } from "./rpc/types.ts";
+import { RpcError, type RpcCall, type RpcService } from "./rpc/types.ts";
 
 /** A worker as informer.Workers returns it; keys and order as RoadRunner's process.State. */
 export interface InformerWorker {
@@ -52,6 +52,15 @@ function pluginName(method: string, arg: unknown): string {
 
 export function informerService(plugins: () => Plugin[]): RpcService {
   const find = (name: string) => plugins().find((p) => p.name === name) as (Plugin & InformerExtras) | undefined;
+  // AddWorker / RemoveWorker: one worker more or less in the named plugin's pool.
+  const manageWorkers = async (call: RpcCall, hook: "addWorker" | "removeWorker"): Promise<true> => {
+    const name = pluginName(call.method, call.json());
+    const plugin = find(name);
+    const run = plugin?.[hook];
+    if (!run) throw new RpcError(`plugin ${name} does not support workers management`);
+    await run.call(plugin);
+    return true;
+  };
   return {
     List: () => pluginsWithWorkers(plugins()).map((p) => p.name),
     // Unknown plugin: no error, {"workers":null}, as RoadRunner answers.
@@ -65,20 +74,8 @@ export function informerService(plugins: () => Plugin[]): RpcService {
       const plugin = find(pluginName(call.method, call.json()));
       return plugin?.jobsState ? await plugin.jobsState() : null;
     },
-    AddWorker: async (call) => {
-      const name = pluginName(call.method, call.json());
-      const plugin = find(name);
-      if (!plugin?.addWorker) throw new RpcError(`plugin ${name} does not support workers management`);
-      await plugin.addWorker();
-      return true;
-    },
-    RemoveWorker: async (call) => {
-      const name = pluginName(call.method, call.json());
-      const plugin = find(name);
-      if (!plugin?.removeWorker) throw new RpcError(`plugin ${name} does not support workers management`);
-      await plugin.removeWorker();
-      return true;
-    },
+    AddWorker: (call) => manageWorkers(call, "addWorker"),
+    RemoveWorker: (call) => manageWorkers(call, "removeWorker"),
   };
 }
 

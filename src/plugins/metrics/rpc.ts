@@ -40,6 +40,14 @@ function guarded(op: string, run: () => void): true {
   return true;
 }
 
+/** An RPC method that validates a {name, value, labels} argument and applies it to the registry. */
+function metricUpdate(op: string, apply: (name: string, value: number, labels: string[]) => void): (call: RpcCall) => true {
+  return (call) => {
+    const m = metricArg(op, call);
+    return guarded(op, () => apply(m.name, m.value, m.labels));
+  };
+}
+
 export function metricsRpcService(registry: Registry): RpcService {
   return {
     Declare: (call) => {
@@ -62,22 +70,10 @@ export function metricsRpcService(registry: Registry): RpcService {
       // An existing name answers true without error, as RoadRunner does.
       return guarded(op, () => void registry.declare(name, spec));
     },
-    Add: (call) => {
-      const m = metricArg("metrics_plugin_add", call);
-      return guarded("metrics_plugin_add", () => registry.add(m.name, m.value, m.labels));
-    },
-    Sub: (call) => {
-      const m = metricArg("metrics_plugin_sub", call);
-      return guarded("metrics_plugin_sub", () => registry.sub(m.name, m.value, m.labels));
-    },
-    Observe: (call) => {
-      const m = metricArg("metrics_plugin_observe", call);
-      return guarded("metrics_plugin_observe", () => registry.observe(m.name, m.value, m.labels));
-    },
-    Set: (call) => {
-      const m = metricArg("metrics_plugin_set", call);
-      return guarded("metrics_plugin_set", () => registry.set(m.name, m.value, m.labels));
-    },
+    Add: metricUpdate("metrics_plugin_add", (name, value, labels) => registry.add(name, value, labels)),
+    Sub: metricUpdate("metrics_plugin_sub", (name, value, labels) => registry.sub(name, value, labels)),
+    Observe: metricUpdate("metrics_plugin_observe", (name, value, labels) => registry.observe(name, value, labels)),
+    Set: metricUpdate("metrics_plugin_set", (name, value, labels) => registry.set(name, value, labels)),
     Unregister: (call) => {
       const op = "metrics_plugin_unregister";
       const name = call.json<unknown>();
