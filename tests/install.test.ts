@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { getPlatform } from "../src/platform/index.ts";
 import type { HttpServer } from "../src/platform/index.ts";
+import { type CollectedRun, runCollected } from "./helpers/run-collected.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -41,36 +42,11 @@ async function freePort(): Promise<number> {
   return address.transport === "tcp" ? address.port : 0;
 }
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type RunResult = CollectedRun;
 
 /** Runs a command to completion (killed after `timeoutMs`), collecting its output. */
-async function run(cmd: string[], env: Record<string, string>, cwd = ROOT, timeoutMs = 60_000, uid?: number): Promise<RunResult> {
-  const out: Uint8Array[] = [];
-  const err: Uint8Array[] = [];
-  const child = getPlatform().spawn({
-    cmd,
-    cwd,
-    env,
-    uid,
-    gid: uid,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    onStdout: (c) => out.push(c),
-    onStderr: (c) => err.push(c),
-  });
-  const timer = setTimeout(() => child.killGroup("SIGKILL"), timeoutMs);
-  try {
-    const status = await child.exited;
-    const text = (chunks: Uint8Array[]): string => new TextDecoder().decode(Buffer.concat(chunks));
-    return { code: status.code, stdout: text(out), stderr: text(err) };
-  } finally {
-    clearTimeout(timer);
-  }
+function run(cmd: string[], env: Record<string, string>, cwd = ROOT, timeoutMs = 60_000, uid?: number): Promise<RunResult> {
+  return runCollected({ cmd, cwd, env, uid, gid: uid }, timeoutMs);
 }
 
 function sha256(path: string): string {

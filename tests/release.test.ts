@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { getPlatform } from "../src/platform/index.ts";
+import { type CollectedRun, runCollected } from "./helpers/run-collected.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -19,33 +19,10 @@ const OTHER = HOST === "darwin-arm64" ? "linux-x64" : "darwin-arm64";
 const EPOCH = 1_767_225_600; // 2026-01-01T00:00:00Z
 const BUN = typeof process.versions.bun === "string" ? process.execPath : "bun";
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type RunResult = CollectedRun;
 
-async function run(cmd: string[], cwd = ROOT, extraEnv: Record<string, string> = {}, timeoutMs = 180_000): Promise<RunResult> {
-  const out: Uint8Array[] = [];
-  const err: Uint8Array[] = [];
-  const child = getPlatform().spawn({
-    cmd,
-    cwd,
-    env: { ...(process.env as Record<string, string>), ...extraEnv },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    onStdout: (c) => out.push(c),
-    onStderr: (c) => err.push(c),
-  });
-  const timer = setTimeout(() => child.killGroup("SIGKILL"), timeoutMs);
-  try {
-    const status = await child.exited;
-    const text = (chunks: Uint8Array[]): string => new TextDecoder().decode(Buffer.concat(chunks));
-    return { code: status.code, stdout: text(out), stderr: text(err) };
-  } finally {
-    clearTimeout(timer);
-  }
+function run(cmd: string[], cwd = ROOT, extraEnv: Record<string, string> = {}, timeoutMs = 180_000): Promise<RunResult> {
+  return runCollected({ cmd, cwd, env: { ...(process.env as Record<string, string>), ...extraEnv } }, timeoutMs);
 }
 
 describe("scripts/release.ts", () => {
