@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { request as httpsRequest } from "node:https";
 import { getPlatform } from "../src/platform/index.ts";
 import type { ChildProcess, Conn, ExitStatus, SpawnOptions } from "../src/platform/index.ts";
+import { procStat } from "./helpers/proc.ts";
 
 const platform = getPlatform();
 const env = { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin" };
@@ -36,17 +37,6 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
     await sleep(10);
-  }
-}
-
-/** /proc/<pid>/stat: state and process group, or null when the pid is gone. */
-function procStat(pid: number): { state: string; ppid: number; pgrp: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { state: rest[0], ppid: Number(rest[1]), pgrp: Number(rest[2]) };
-  } catch {
-    return null;
   }
 }
 

@@ -1,5 +1,4 @@
 // Shared by tests/pool*.test.ts and tests/server*.test.ts: pools of real PHP fixture workers.
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import * as v from "valibot";
@@ -10,6 +9,7 @@ import { createPool } from "../src/pool/index.ts";
 import type { Pool } from "../src/pool/types.ts";
 import type { Payload, WorkerResponse } from "../src/worker/types.ts";
 import { spawnWorker } from "../src/worker/index.ts";
+import { procState } from "./helpers/proc.ts";
 
 export const platform = getPlatform();
 
@@ -108,12 +108,8 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 
 /** True while the process exists and is not a zombie (Linux /proc). */
 export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
+  const state = procState(pid);
+  return state !== null && state !== "Z";
 }
 
 /** Live pids of the pool's workers. */
