@@ -12,6 +12,8 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-64}
 RUNTIMES=${RUNTIMES:-"bun deno"}
+# Worker relays to compare: pipes (RoadRunner's default) and unix sockets (faster in rr).
+RELAYS=${RELAYS:-"pipes unix"}
 ROUNDS=${ROUNDS:-3}
 
 need=()
@@ -91,13 +93,15 @@ pids+=($nginx_pid)
 for _ in $(seq 1 50); do [ -S "$fpm_sock" ] && break; sleep 0.1; done
 
 # ---- rr ----
-start_rr() { # runtime app port
-  local runtime=$1 app=$2 port=$3 cfg="$work/rr-$1-$2.yaml"
+start_rr() { # runtime app port relay
+  local runtime=$1 app=$2 port=$3 relay=$4 cfg="$work/rr-$1-$2-$4.yaml"
+  local relay_address=pipes
+  [ "$relay" = unix ] && relay_address="unix://$work/rr-$runtime-$app.sock"
   cat > "$cfg" <<CONF
 version: "3"
 server:
   command: "php $ROOT/tests/fixtures/php/http/$app.php"
-  relay: pipes
+  relay: $relay_address
 http:
   address: 127.0.0.1:$port
   pool:
@@ -106,9 +110,9 @@ logs:
   level: warn
 CONF
   if [ "$runtime" = deno ]; then
-    deno run -A --quiet "$ROOT/src/main.ts" serve -c "$cfg" >"$work/rr-$runtime-$app.log" 2>&1 &
+    deno run -A --quiet "$ROOT/src/main.ts" serve -c "$cfg" >"$work/rr-$runtime-$app-$relay.log" 2>&1 &
   else
-    bun "$ROOT/src/main.ts" serve -c "$cfg" >"$work/rr-$runtime-$app.log" 2>&1 &
+    bun "$ROOT/src/main.ts" serve -c "$cfg" >"$work/rr-$runtime-$app-$relay.log" 2>&1 &
   fi
   echo $!
 }
@@ -153,15 +157,17 @@ for app in hello framework; do
   urls["$app|nginx+php-fpm"]="http://127.0.0.1:$nginx_port/$app"
   wait_http "${urls["$app|nginx+php-fpm"]}"
   for runtime in $RUNTIMES; do
-    port=$(free_port)
-    pid=$(start_rr "$runtime" "$app" "$port")
-    pids+=("$pid")
-    roots["$app|rr ($runtime)"]=$pid
-    urls["$app|rr ($runtime)"]="http://127.0.0.1:$port/"
+    for relay in $RELAYS; do
+      port=$(free_port)
+      pid=$(start_rr "$runtime" "$app" "$port" "$relay")
+      pids+=("$pid")
+      roots["$app|rr ($runtime $relay)"]=$pid
+      urls["$app|rr ($runtime $relay)"]="http://127.0.0.1:$port/"
+    done
   done
 done
 for app in hello framework; do
-  for runtime in $RUNTIMES; do wait_http "${urls["$app|rr ($runtime)"]}"; done
+  for runtime in $RUNTIMES; do for relay in $RELAYS; do wait_http "${urls["$app|rr ($runtime $relay)"]}"; done; done
 done
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -169,12 +175,14 @@ for round in $(seq 1 "$ROUNDS"); do
   for app in hello framework; do
     # shellcheck disable=SC2086
     measure "$app" "nginx+php-fpm" "${urls["$app|nginx+php-fpm"]}" ${roots["$app|nginx+php-fpm"]}
-    for runtime in $RUNTIMES; do measure "$app" "rr ($runtime)" "${urls["$app|rr ($runtime)"]}" ${roots["$app|rr ($runtime)"]}; done
+    for runtime in $RUNTIMES; do
+      for relay in $RELAYS; do measure "$app" "rr ($runtime $relay)" "${urls["$app|rr ($runtime $relay)"]}" ${roots["$app|rr ($runtime $relay)"]}; done
+    done
   done
 done
 # Median round per (app, server), by req/s.
 for app in hello framework; do
-  for server in "nginx+php-fpm" $(for r in $RUNTIMES; do echo "rr_($r)"; done); do
+  for server in "nginx+php-fpm" $(for r in $RUNTIMES; do for l in $RELAYS; do echo "rr_(${r}_$l)"; done; done); do
     server=${server//_/ }
     awk -F'\t' -v a="$app" -v s="$server" '$1 == a && $2 == s' "$rounds" | sort -t$'\t' -k3,3 -g | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2)' >> "$results"
   done
